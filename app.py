@@ -1,0 +1,22 @@
+"""Entry point: `streamlit run app.py`. Navigation only; each page lives in pages/."""
+
+import streamlit as st
+
+from pages._components import training_status_sidebar
+
+
+def run() -> None:
+    st.set_page_config(page_title="Neural network trainer · MNIST", page_icon=":material/neurology:", layout="wide")
+    page = st.navigation([
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
+        st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
+    ])
+    with st.sidebar:
+        training_status_sidebar()
+    page.run()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,100 @@
+"""Keras callbacks of the training engine: stream progress, checkpoint the best model.
+
+It imports Keras, so only the training worker imports this module: pages that
+merely show progress never pay for TensorFlow.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+import keras
+
+
+class ProgressSink(Protocol):
+    """Where StreamingCallback sends what it sees (a MetricsLog, or a test's list)."""
+
+    def begin(self, epochs: int, steps_per_epoch: int) -> None: ...
+
+    def batch(self, record: dict) -> None: ...
+
+    def epoch(self, record: dict) -> None: ...
+
+
+class StreamingCallback(keras.callbacks.Callback):
+    """Send every batch's and every epoch's metrics to `sink` while `fit` runs.
+
+    Batch records are what Keras reports: running means since the start of the
+    epoch, tagged with the fractional epoch (`epoch + (step + 1) / steps`) so
+    they line up with the epoch markers on one axis.
+
+    Args:
+        sink: receives `begin(epochs, steps_per_epoch)`, `batch(record)` and `epoch(record)`.
+        should_stop: polled after each batch; when it returns True training ends
+            after this batch (Keras still finishes the epoch's validation pass).
+
+    Example:
+        model.fit(x, y, callbacks=[StreamingCallback(MetricsLog())])
+    """
+
+    def __init__(self, sink: ProgressSink, should_stop: Callable[[], bool] | None = None):
+        super().__init__()
+        self.sink = sink
+        self.should_stop = should_stop
+        self._epoch = 0
+        self._steps = 1
+
+    def on_train_begin(self, logs=None):
+        self._epoch = 0
+        self._steps = int(self.params.get("steps") or 1)
+        self.sink.begin(int(self.params.get("epochs") or 1), self._steps)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        self.sink.batch(
+            {
+                "epoch": self._epoch + (batch + 1) / self._steps,
+                "step": batch + 1,
+                "loss": float(logs.get("loss", float("nan"))),
+                "accuracy": float(logs.get("accuracy", float("nan"))),
+            }
+        )
+        if self.should_stop is not None and self.should_stop():
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.sink.epoch({"epoch": epoch + 1, **{key: float(value) for key, value in logs.items()}})
+
+
+class BestModelCheckpoint(keras.callbacks.Callback):
+    """Save the model through `save` whenever `monitor` reaches a new best.
+
+    The training engine passes `RunStore.save_model`, which writes atomically,
+    so a process killed mid-training still leaves its best model so far.
+
+    Args:
+        save: called with the model to persist it.
+        monitor: the epoch log to watch, "val_loss" (lower is better) by default.
+    """
+
+    def __init__(self, save: Callable, monitor: str = "val_loss"):
+        super().__init__()
+        self.save = save
+        self.monitor = monitor
+        self.best = None
+
+    def on_train_begin(self, logs=None):
+        self.best = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get(self.monitor)
+        if current is None:
+            return
+        lower_is_better = self.monitor.endswith("loss")
+        if self.best is None or (current < self.best if lower_is_better else current > self.best):
+            self.best = current
+            self.save(self.model)

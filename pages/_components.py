@@ -1,0 +1,113 @@
+"""Widgets shared by the pages: run store access, live progress, training curves, results.
+
+Not a page itself: app.py routes with st.navigation, so files here are only
+pages when app.py lists them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from core import figures
+from core.data import bundled_mnist
+from core.store import COMPLETED, FAILED, INTERRUPTED, QUEUED, RUNNING, STOPPED, RunStore
+from core.training import STOP_REASONS, JobManager, TrainingJob, format_duration, shared_manager
+
+STATUS_BADGES = {
+    QUEUED: ":gray-badge[:material/hourglass_empty: queued]",
+    RUNNING: ":blue-badge[:material/play_arrow: training]",
+    COMPLETED: ":green-badge[:material/check: completed]",
+    STOPPED: ":orange-badge[:material/stop: stopped]",
+    FAILED: ":red-badge[:material/error: failed]",
+    INTERRUPTED: ":red-badge[:material/power_off: interrupted]",
+    "cancelled": ":gray-badge[:material/close: cancelled]",
+}
+
+
+def run_store() -> RunStore:
+    return RunStore()
+
+
+def job_manager() -> JobManager:
+    return shared_manager(run_store())
+
+
+def progress_text(job: TrainingJob) -> str:
+    progress = job.progress()
+    if progress.status == QUEUED:
+        return "Waiting to start"
+    epoch = min(progress.epochs_done + 1, progress.epochs)
+    return (f"Epoch {epoch} of {progress.epochs} · step {progress.step} of {progress.steps or '…'} · "
+            f"elapsed {format_duration(progress.elapsed)} · about {format_duration(progress.eta)} left")
+
+
+@st.fragment(run_every=1.0)
+def training_status_sidebar() -> None:
+    """On every page: what is training now and what waits, refreshed each second."""
+    manager = job_manager()
+    active = manager.active()
+    st.caption("TRAINING")
+    if not active:
+        st.caption("Nothing is training right now.")
+        return
+    for job in active:
+        name = "/".join(str(u) for u in job.config.hidden_layers)
+        if job.status == RUNNING:
+            st.progress(job.progress().fraction, text=f"{name} · {progress_text(job)}")
+        else:
+            st.caption(f"{name} · waiting, {manager.jobs_ahead(job.run_id)} ahead")
+    st.page_link("pages/train.py", label="Watch it", icon=":material/monitoring:",
+                 query_params={"run": active[0].run_id})
+
+
+def training_charts(batches: list[dict], epochs: list[dict], max_epochs: int, key: str) -> None:
+    """Loss and accuracy side by side, with stable keys so reruns update them in place."""
+    left, right = st.columns(2)
+    for column, metric in ((left, "loss"), (right, "accuracy")):
+        with column:
+            st.plotly_chart(figures.training_curves(batches, epochs, metric, max_epochs),
+                            key=f"{key}-{metric}", config={"displayModeBar": False})
+
+
+def upscale(image: np.ndarray, factor: int = 4) -> np.ndarray:
+    """Enlarge a 28x28 image with hard pixel edges, so a learner sees the real pixels."""
+    return np.kron(np.asarray(image, dtype=np.float32), np.ones((factor, factor), dtype=np.float32)).clip(0, 1)
+
+
+def misclassified_gallery(metrics: dict, columns: int = 8, most: int = 24) -> None:
+    mistakes = metrics.get("misclassified", [])[:most]
+    if not mistakes:
+        st.success("No test image was misclassified.")
+        return
+    x_test = bundled_mnist()["x_test"]
+    st.caption("The test digits the model got wrong with the most confidence. Would you have read them right?")
+    cells = st.columns(columns)
+    for i, mistake in enumerate(mistakes):
+        with cells[i % columns]:
+            st.image(upscale(x_test[mistake["index"]] / 255.0),
+                     caption=f"true {mistake['true']} → {mistake['predicted']} ({mistake['confidence']:.0%})")
+
+
+def run_results(run_id: str, metrics: dict, stop_reason: str | None, key: str) -> None:
+    """Held-out results of a finished run: headline numbers, confusion matrix, per-digit accuracy, mistakes."""
+    a, b, c, d = st.columns(4)
+    a.metric("Test accuracy", f"{metrics['test_accuracy']:.2%}")
+    b.metric("Test loss", f"{metrics['test_loss']:.4f}")
+    c.metric("Epochs run", f"{metrics['epochs_run']}", help=f"best validation epoch: {metrics['best_epoch']}")
+    d.metric("Training time", format_duration(metrics["train_seconds"]))
+    reason = STOP_REASONS.get(stop_reason or "", "")
+    st.caption(
+        f"Measured on the {metrics['test_images']:,} MNIST test images, which were never used for training, "
+        f"early stopping or choosing the model. Training {reason}; the model kept is the one from epoch "
+        f"{metrics['best_epoch']}, the best on the validation set."
+    )
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(figures.confusion_matrix_figure(metrics["confusion_matrix"]), key=f"{key}-confusion",
+                        config={"displayModeBar": False})
+    with right:
+        st.plotly_chart(figures.per_class_accuracy_figure(metrics["per_class_accuracy"]), key=f"{key}-per-class",
+                        config={"displayModeBar": False})
+    st.subheader("Misclassified test digits")
+    misclassified_gallery(metrics)

@@ -1,0 +1,190 @@
+"""Train: choose the network, start training, watch it learn, read the held-out results."""
+
+import pandas as pd
+import streamlit as st
+
+from core.config import ACTIVATIONS, OPTIMIZERS, ConfigError, TrainConfig
+from core.model import count_parameters, describe_layers
+from core.store import ACTIVE_STATUSES, QUEUED, StoreError, is_run_id
+from pages._components import (
+    STATUS_BADGES, job_manager, progress_text, run_results, run_store, training_charts,
+)
+
+DEFAULTS = TrainConfig()
+POLL_SECONDS = 0.5
+KEEP = {"persist_state": "session"}  # the form survives a visit to another page
+
+store, manager = run_store(), job_manager()
+
+st.title("Train a neural network")
+st.markdown(
+    "A **multilayer perceptron** reads the 784 pixels of a 28×28 digit, passes them through hidden layers of "
+    "neurons and outputs ten probabilities, one per digit. Choose its shape and how it learns, then press "
+    "**Start** and watch the loss fall and the accuracy rise."
+)
+
+
+def hyperparameter_form() -> TrainConfig | None:
+    """Every knob, with the engine's own message under a field that is out of range."""
+    slots: dict[str, st.delta_generator.DeltaGenerator] = {}
+    st.subheader("Network")
+    n_layers = st.number_input("Hidden layers", value=len(DEFAULTS.hidden_layers), step=1, key="n_layers",
+                               help="How many layers of neurons between the pixels and the answer (1 to 6).", **KEEP)
+    shown = max(1, min(int(n_layers or 1), 6))
+    unit_columns = st.columns(shown)
+    units = []
+    for i, column in enumerate(unit_columns):
+        default = DEFAULTS.hidden_layers[i] if i < len(DEFAULTS.hidden_layers) else 128
+        units.append(column.number_input(f"Layer {i + 1} units", value=default, step=32, key=f"units_{i}", **KEEP))
+    slots["hidden_layers"] = st.empty()
+    left, right = st.columns(2)
+    activation = left.selectbox("Activation", ACTIVATIONS, index=ACTIVATIONS.index(DEFAULTS.activation),
+                                key="activation", help="The bend each neuron applies to its input.", **KEEP)
+    dropout = right.number_input("Dropout", value=DEFAULTS.dropout, step=0.05, format="%.2f", key="dropout",
+                                 help="Fraction of neurons switched off at random in each training step, "
+                                      "so the network cannot rely on any single one (0 = off).", **KEEP)
+    slots["dropout"] = right.empty()
+
+    st.subheader("Learning")
+    left, middle, right = st.columns(3)
+    optimizer = left.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(DEFAULTS.optimizer), key="optimizer",
+                               help="How the weights are updated from the gradient.", **KEEP)
+    learning_rate = middle.number_input("Learning rate", value=DEFAULTS.learning_rate, step=0.0005, format="%.4f",
+                                        key="learning_rate", help="Size of each update step.", **KEEP)
+    slots["learning_rate"] = middle.empty()
+    batch_size = right.number_input("Batch size", value=DEFAULTS.batch_size, step=32, key="batch_size",
+                                    help="Images per update step.", **KEEP)
+    slots["batch_size"] = right.empty()
+    left, middle, right = st.columns(3)
+    epochs = left.number_input("Max epochs", value=DEFAULTS.epochs, step=1, key="epochs",
+                               help="An epoch is one pass over all training images.", **KEEP)
+    slots["epochs"] = left.empty()
+    patience = middle.number_input("Early-stopping patience", value=DEFAULTS.patience, step=1, key="patience",
+                                   help="Stop after this many epochs without a better validation accuracy "
+                                        "(0 = never stop early). The best epoch's model is kept either way.", **KEEP)
+    slots["patience"] = middle.empty()
+    seed = right.number_input("Seed", value=DEFAULTS.seed, step=1, key="seed",
+                              help="Same seed, same settings: the same result.", **KEEP)
+    slots["seed"] = right.empty()
+
+    with st.expander("Data"):
+        left, right = st.columns(2)
+        validation_size = left.number_input("Validation images", value=DEFAULTS.validation_size, step=500,
+                                            key="validation_size", help="Held back from training to choose "
+                                            "the best epoch. The 10,000 test images are never used.", **KEEP)
+        slots["validation_size"] = left.empty()
+        limit = right.number_input("Training images (0 = all)", value=0, step=1000, key="train_limit",
+                                   help="Train on fewer images for a quick experiment.", **KEEP)
+        slots["train_limit"] = right.empty()
+
+    try:
+        # A count outside 1..6 still reaches the engine, so its message explains the range.
+        hidden = tuple(units) if n_layers == shown else (0,) * max(int(n_layers or 0), 0)
+        return TrainConfig(
+            hidden_layers=hidden,
+            dropout=dropout, activation=activation, optimizer=optimizer, learning_rate=learning_rate,
+            batch_size=batch_size, epochs=epochs, patience=patience, seed=seed,
+            validation_size=validation_size, train_limit=int(limit) if limit else None,
+        )
+    except ConfigError as error:
+        slots.get(error.field, slots["hidden_layers"]).error(error.message, icon=":material/error:")
+        return None
+
+
+def model_summary(config: TrainConfig) -> None:
+    st.subheader("Model summary")
+    rows = describe_layers(config)
+    st.dataframe(
+        pd.DataFrame({
+            "layer": [f"{row.name} ({row.kind})" for row in rows],
+            "output shape": [str(row.output_shape).replace("None", "batch") for row in rows],
+            "parameters": [row.params for row in rows],
+        }),
+        hide_index=True, width="stretch",
+        column_config={"parameters": st.column_config.NumberColumn(format="localized")},
+    )
+    st.metric("Trainable parameters", f"{count_parameters(config):,}",
+              help="Every weight and bias the network will learn.")
+
+
+def current_run_id() -> str | None:
+    """The run this page shows: from the URL (survives a reload), else the newest active one."""
+    run_id = st.query_params.get("run")
+    if run_id and is_run_id(run_id):
+        return run_id
+    active = manager.active()
+    return active[0].run_id if active else None
+
+
+def live_training(run_id: str, polling: bool) -> None:
+    """Progress, Stop and the curves; polled by a fragment while the job is queued or running."""
+    job = manager.get(run_id)
+    if job is None or job.done:
+        if polling:
+            st.rerun()  # the run just ended: redraw the whole page with its results
+        return
+    st.markdown(f"#### Run `{run_id}` {STATUS_BADGES[job.status]}")
+    if job.status == QUEUED:
+        st.info(f"Waiting: {manager.jobs_ahead(run_id)} ahead in the queue. It starts on its own; "
+                "you can leave this page and come back.", icon=":material/hourglass_empty:")
+    else:
+        st.progress(job.progress().fraction, text=progress_text(job))
+    if st.button("Stop training", icon=":material/stop:", key="stop", disabled=job.stop_requested,
+                 help="Ends training after the current batch and keeps the best model so far."):
+        manager.stop(run_id)
+    batches, epochs = job.log.snapshot()
+    training_charts(batches, epochs, job.config.epochs, key="live")
+
+
+def finished_run(run_id: str) -> None:
+    try:
+        info = store.info(run_id)
+    except StoreError:
+        st.warning("That run no longer exists. Start a new one above.", icon=":material/search_off:")
+        return
+    st.markdown(f"#### Run `{run_id}` {STATUS_BADGES.get(info.status, info.status)}")
+    if info.status == "failed":
+        st.error(f"Training failed: {info.error}\n\nCheck the settings, free some disk space if the message "
+                 "mentions it, and start again. Nothing half-saved was kept.", icon=":material/error:")
+    elif info.status == "interrupted":
+        st.warning("This run was interrupted (the server stopped while it trained). Its curves up to then are "
+                   "below" + (", and its best model so far is saved." if info.has_model else "."),
+                   icon=":material/power_off:")
+    training_charts(store.load_batches(run_id), store.load_history(run_id), info.config.epochs, key="done")
+    if info.metrics:
+        st.subheader("Held-out test results")
+        run_results(run_id, info.metrics, info.stop_reason, key="train")
+    if info.has_model:
+        if st.button("Draw digits for this model", icon=":material/draw:", type="primary"):
+            st.switch_page("pages/draw.py", query_params={"run": run_id})
+
+
+form_column, summary_column = st.columns([3, 2], gap="large")
+with form_column:
+    config = hyperparameter_form()
+with summary_column:
+    if config is not None:
+        model_summary(config)
+    run_id = current_run_id()
+    job = manager.get(run_id) if run_id else None
+    busy = job is not None and job.status in ACTIVE_STATUSES
+    if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=config is None or busy,
+                 help="Fix the highlighted setting first." if config is None else None):
+        try:
+            job = manager.submit(config)
+        except StoreError as error:
+            st.error(str(error), icon=":material/error:")
+        else:
+            st.query_params["run"] = job.run_id
+            run_id = job.run_id
+    if config is not None and config != DEFAULTS:
+        st.caption("Defaults: 2 layers of 512, ReLU, dropout 0.2 — the classic Keras MNIST network.")
+
+st.divider()
+if run_id is None:
+    st.info("No training yet. Press **Start training**: the default network reaches about 98% "
+            "on the test set in about a minute.", icon=":material/lightbulb:")
+elif (job := manager.get(run_id)) is not None and not job.done:
+    st.fragment(live_training, run_every=POLL_SECONDS)(run_id, polling=True)
+else:
+    finished_run(run_id)

@@ -1,33 +1,33 @@
 """The training engine: jobs that run `model.fit` in the background, and the queue that runs them.
 
-A page starts a job with `JobManager.submit(config)` and returns at once. The
-job's worker thread trains, streaming batches and epochs into a MetricsLog that
-any number of readers poll without blocking training, and persists each epoch
-and the best model to the RunStore. Keras and TensorFlow are imported only in
-the worker, so a page that merely watches stays light.
+A page starts a job with `JobManager.submit(config)` and returns at once. A
+thread per job runs a worker process (core.worker) that trains and persists
+each epoch and the best model to the RunStore; the thread streams the worker's
+batch and epoch events into a MetricsLog that any number of readers poll
+without blocking training. Keras is never imported here, so the app's own
+process stays light.
 """
 
 from __future__ import annotations
 
-import gc
+import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from pathlib import Path
 
-import numpy as np
-
-from core.config import TrainConfig, training_images
-from core.data import bundled_mnist, split_mnist
-from core.evaluation import test_report
-from core.model import count_parameters
+from core.config import TrainConfig
 from core.store import CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, STOPPED, RunStore
+from core.worker import EARLY_STOPPING_REASON, MAX_EPOCHS_REASON, USER_REASON
 
 log = logging.getLogger(__name__)
 
-MONITOR = "val_accuracy"
-MAX_EPOCHS_REASON, EARLY_STOPPING_REASON, USER_REASON = "max_epochs", "early_stopping", "stopped_by_user"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STOP_REASONS = {
     MAX_EPOCHS_REASON: "ran all its epochs",
     EARLY_STOPPING_REASON: "early stopping: validation accuracy stopped improving",
@@ -87,13 +87,10 @@ class MetricsLog:
         with self._lock:
             self._batches.append(record)
 
-    def epoch(self, record: dict) -> list[dict]:
-        """Record a finished epoch; returns a copy of that epoch's batch records."""
+    def epoch(self, record: dict) -> None:
         with self._lock:
             self._epochs.append(record)
-            batches = self._batches[self._epoch_start :]
             self._epoch_start = len(self._batches)
-            return batches
 
     def snapshot(self, batch_start: int = 0) -> tuple[list[dict], list[dict]]:
         """Copies of the batch records from `batch_start` on, and of all epoch records."""
@@ -110,7 +107,8 @@ class MetricsLog:
 class TrainingJob:
     """One training run: status, live metrics, stop, and the work itself.
 
-    Created by JobManager.submit; `run()` executes in a worker thread.
+    Created by JobManager.submit; `run()` executes in a thread of the manager and
+    trains in a worker process.
     Statuses: queued, running, completed, stopped (by the person; the best
     model so far is saved), failed (see `error`), cancelled (stopped while queued).
     """
@@ -129,11 +127,13 @@ class TrainingJob:
         self.metrics: dict | None = None
         self._stop = threading.Event()
         self._done = threading.Event()
+        self._worker: subprocess.Popen | None = None
 
     # --- control ------------------------------------------------------
     def stop(self) -> None:
         """Ask training to end after the current batch; the best model so far is kept."""
         self._stop.set()
+        self._send_stop()
 
     @property
     def stop_requested(self) -> bool:
@@ -167,92 +167,68 @@ class TrainingJob:
         self._done.set()
 
     def run(self) -> None:
-        """Train, checkpoint, evaluate on the held-out test set, save. Never raises."""
+        """Train in a worker process (core.worker) and mirror its events. Blocks; never raises."""
         self.started = time.time()
         self.status = RUNNING
+        log_path = self.store.run_dir(self.run_id) / "worker.log"
+        outcome = None
         try:
-            self.store.claim(self.run_id)
-            self._train()
-        except Exception as error:  # the job's thread must record any failure for the page
-            log.exception("training run %s failed", self.run_id)
-            self.error = f"{type(error).__name__}: {error}"
-            self.status = FAILED
-        self.finished = time.time()
-        try:
-            self.store.update_status(
-                self.run_id, status=self.status, finished=self.finished,
-                stop_reason=self.stop_reason, error=self.error,
-            )
-        except OSError:
-            log.exception("could not record the end of run %s", self.run_id)
+            with open(log_path, "wb") as worker_log:
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", "core.worker", self.run_id, "--runs-dir", str(self.store.root)],
+                    cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=worker_log,
+                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")},
+                    text=True, bufsize=1,
+                )
+                self._worker = worker
+                if self._stop.is_set():
+                    self._send_stop()
+                for line in worker.stdout:
+                    outcome = self._handle(json.loads(line)) or outcome
+                worker.wait()
+        except (OSError, ValueError) as error:
+            log.exception("training run %s could not be run", self.run_id)
+            outcome = {"status": FAILED, "error": f"{type(error).__name__}: {error}"}
         finally:
-            self._done.set()
+            self._worker = None
+        if outcome is None:  # the worker died without a word: say so, from its log
+            outcome = {"status": FAILED, "error": "The training process ended unexpectedly. " + _last_line(log_path)}
+            self.store.update_status(self.run_id, status=FAILED, finished=time.time(), error=outcome["error"])
+        self.status = outcome["status"]
+        self.stop_reason = outcome.get("stop_reason")
+        self.error = outcome.get("error")
+        self.metrics = outcome.get("metrics")
+        self.finished = time.time()
+        self._done.set()
 
-    def _train(self) -> None:
-        import keras
+    def _handle(self, event: dict) -> dict | None:
+        kind = event.pop("event")
+        if kind == "batch":
+            self.log.batch(event)
+        elif kind == "epoch":
+            self.log.epoch(event)
+        elif kind == "begin":
+            self.log.begin(event["epochs"], event["steps"])
+        elif kind == "done":
+            return event
+        return None
 
-        from core.callbacks import BestModelCheckpoint, StreamingCallback
-        from core.model import build_model
+    def _send_stop(self) -> None:
+        worker = self._worker
+        if worker is not None and worker.poll() is None:
+            try:
+                worker.stdin.write("stop\n")
+                worker.stdin.flush()
+            except (BrokenPipeError, OSError):
+                pass
 
-        config = self.config
-        data = split_mnist(bundled_mnist(), validation_size=config.validation_size, train_limit=config.train_limit)
-        keras.utils.set_random_seed(config.seed)
-        model = build_model(config)
-        early = keras.callbacks.EarlyStopping(
-            monitor=MONITOR, mode="max", patience=config.patience or config.epochs, restore_best_weights=True
-        )
-        callbacks = [
-            StreamingCallback(self, should_stop=self._stop.is_set),
-            BestModelCheckpoint(lambda m: self.store.save_model(self.run_id, m), monitor=MONITOR),
-            early,
-        ]
-        train_start = time.time()
-        model.fit(
-            data.x_train, data.y_train,
-            batch_size=config.batch_size, epochs=config.epochs,
-            validation_data=(data.x_val, data.y_val),
-            callbacks=callbacks, verbose=0,
-        )
-        train_seconds = time.time() - train_start
-        if self._stop.is_set():
-            self.stop_reason = USER_REASON
-        elif early.stopped_epoch > 0 and config.patience:
-            self.stop_reason = EARLY_STOPPING_REASON
-        else:
-            self.stop_reason = MAX_EPOCHS_REASON
 
-        self.store.save_model(self.run_id, model)  # best weights, restored by EarlyStopping
-        probabilities = model.predict(data.x_test, batch_size=2048, verbose=0)
-        picked = probabilities[np.arange(len(data.y_test)), data.y_test]
-        loss = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
-        history = self.log.snapshot()[1]
-        best = history[early.best_epoch] if history else {}
-        self.metrics = {
-            **test_report(probabilities, data.y_test, loss),
-            "best_epoch": early.best_epoch + 1,
-            "best_val_accuracy": best.get("val_accuracy"),
-            "best_val_loss": best.get("val_loss"),
-            "epochs_run": len(history),
-            "train_seconds": train_seconds,
-            "train_images": training_images(config),
-            "parameters": count_parameters(config),
-        }
-        self.store.save_metrics(self.run_id, self.metrics)
-        self.status = STOPPED if self.stop_reason == USER_REASON else COMPLETED
-        del model
-        gc.collect()
-
-    # --- ProgressSink, called by StreamingCallback in the worker thread ---
-    def begin(self, epochs: int, steps_per_epoch: int) -> None:
-        self.log.begin(epochs, steps_per_epoch)
-
-    def batch(self, record: dict) -> None:
-        self.log.batch(record)
-
-    def epoch(self, record: dict) -> None:
-        record = {**record, "seconds": time.time() - self.started}
-        batches = self.log.epoch(record)
-        self.store.append_epoch(self.run_id, record, batches)
+def _last_line(path: Path) -> str:
+    try:
+        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:300] if lines else ""
 
 
 class JobManager:

@@ -96,14 +96,29 @@ def test_progress_reports_epochs_steps_and_eta(store, tiny_config):
     assert job.wait(120)
 
 
-def test_a_failure_is_reported_and_leaves_no_model(store, tiny_config, monkeypatch):
+def test_a_save_failure_is_reported_and_leaves_no_model(store, tiny_config, monkeypatch):
+    from core.worker import train_run
+
     def disk_full(run_id, model):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(store, "save_model", disk_full)
-    job = JobManager(store).submit(tiny_config)
-    assert job.wait(120)
-    assert job.status == "failed"
-    assert "No space left on device" in job.error
-    info = store.info(job.run_id)
+    run_id = store.create_run(tiny_config)
+    events = []
+    outcome = train_run(store, run_id, events.append, lambda: False)
+    assert outcome["status"] == "failed" and "No space left on device" in outcome["error"]
+    info = store.info(run_id)
     assert info.status == "failed" and not info.has_model and "No space" in info.error
+    assert [e["event"] for e in events if e["event"] != "batch"] == ["begin", "epoch"]  # died at its checkpoint
+
+
+def test_a_crashed_worker_fails_the_run_with_a_message(store, tiny_config):
+    import os
+    import signal
+
+    job = JobManager(store).submit(tiny_config.replace(epochs=50, batch_size=10, train_limit=5_000))
+    assert wait_until(lambda: len(job.log.snapshot()[0]) >= 5)
+    os.kill(job._worker.pid, signal.SIGKILL)
+    assert job.wait(60)
+    assert job.status == "failed" and "ended unexpectedly" in job.error
+    assert store.info(job.run_id).status == "failed"

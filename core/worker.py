@@ -1,0 +1,165 @@
+"""The training worker: one process per run, so training never shares the app's interpreter.
+
+Why a process and not a thread: Streamlit calls `keras.backend.clear_session()`
+after every script run in a process that has imported Keras, and each page
+rerun would compete with training for the GIL. In its own process, training
+runs at full speed, its memory is returned when it ends, and a crash cannot
+take the app down.
+
+    python -m core.worker RUN_ID --runs-dir PATH
+
+reads the run's config from the store, trains, and writes one JSON event per
+line to stdout: begin, batch, epoch, then done. A line "stop" on stdin ends
+training after the current batch; stdin closing (the app died) ends the
+process at once, leaving the run interrupted with its best model so far.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from typing import Callable
+
+import numpy as np
+
+from core.config import training_images
+from core.data import bundled_mnist, split_mnist
+from core.evaluation import test_report
+from core.model import count_parameters
+from core.store import COMPLETED, FAILED, STOPPED, RunStore
+
+MONITOR = "val_accuracy"
+MAX_EPOCHS_REASON, EARLY_STOPPING_REASON, USER_REASON = "max_epochs", "early_stopping", "stopped_by_user"
+
+
+class Recorder:
+    """Keeps the current epoch's batches and persists each finished epoch; forwards all to `emit`."""
+
+    def __init__(self, store: RunStore, run_id: str, emit: Callable[[dict], None]):
+        self.store, self.run_id, self.emit = store, run_id, emit
+        self.started = time.time()
+        self.epochs: list[dict] = []
+        self._batches: list[dict] = []
+
+    def begin(self, epochs: int, steps_per_epoch: int) -> None:
+        self.emit({"event": "begin", "epochs": epochs, "steps": steps_per_epoch})
+
+    def batch(self, record: dict) -> None:
+        self._batches.append(record)
+        self.emit({"event": "batch", **record})
+
+    def epoch(self, record: dict) -> None:
+        record = {**record, "seconds": time.time() - self.started}
+        self.epochs.append(record)
+        self.store.append_epoch(self.run_id, record, self._batches)
+        self._batches = []
+        self.emit({"event": "epoch", **record})
+
+
+def train_run(store: RunStore, run_id: str, emit: Callable[[dict], None], should_stop: Callable[[], bool]) -> dict:
+    """Train one stored run to its end and record the outcome in the store.
+
+    Returns the final status fields (status, stop_reason, error, metrics).
+    Never raises for a training failure: it is recorded as status "failed".
+    """
+    store.claim(run_id)
+    recorder = Recorder(store, run_id, emit)
+    outcome: dict = {"status": FAILED, "stop_reason": None, "error": None, "metrics": None}
+    try:
+        outcome.update(_train(store, run_id, recorder, should_stop))
+    except Exception as error:  # recorded for the person; the traceback goes to the worker log
+        import traceback
+
+        traceback.print_exc()
+        outcome["error"] = f"{type(error).__name__}: {error}"
+    store.update_status(run_id, status=outcome["status"], finished=time.time(),
+                        stop_reason=outcome["stop_reason"], error=outcome["error"])
+    return outcome
+
+
+def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callable[[], bool]) -> dict:
+    import keras
+
+    from core.callbacks import BestModelCheckpoint, StreamingCallback
+    from core.model import build_model
+
+    config = store.load_config(run_id)
+    data = split_mnist(bundled_mnist(), validation_size=config.validation_size, train_limit=config.train_limit)
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config)
+    early = keras.callbacks.EarlyStopping(
+        monitor=MONITOR, mode="max", patience=config.patience or config.epochs, restore_best_weights=True
+    )
+    callbacks = [
+        StreamingCallback(recorder, should_stop=should_stop),
+        BestModelCheckpoint(lambda m: store.save_model(run_id, m), monitor=MONITOR),
+        early,
+    ]
+    train_start = time.time()
+    model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs,
+              validation_data=(data.x_val, data.y_val), callbacks=callbacks, verbose=0)
+    train_seconds = time.time() - train_start
+    if should_stop():
+        stop_reason = USER_REASON
+    elif early.stopped_epoch > 0 and config.patience:
+        stop_reason = EARLY_STOPPING_REASON
+    else:
+        stop_reason = MAX_EPOCHS_REASON
+
+    store.save_model(run_id, model)  # the best validation epoch's weights, restored by EarlyStopping
+    probabilities = model.predict(data.x_test, batch_size=2048, verbose=0)
+    picked = probabilities[np.arange(len(data.y_test)), data.y_test]
+    loss = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
+    best = recorder.epochs[early.best_epoch] if recorder.epochs else {}
+    metrics = {
+        **test_report(probabilities, data.y_test, loss),
+        "best_epoch": early.best_epoch + 1,
+        "best_val_accuracy": best.get("val_accuracy"),
+        "best_val_loss": best.get("val_loss"),
+        "epochs_run": len(recorder.epochs),
+        "train_seconds": train_seconds,
+        "train_images": training_images(config),
+        "parameters": count_parameters(config),
+    }
+    store.save_metrics(run_id, metrics)
+    return {"status": STOPPED if stop_reason == USER_REASON else COMPLETED, "stop_reason": stop_reason,
+            "metrics": metrics}
+
+
+def _watch_stdin(stop: threading.Event) -> None:
+    """'stop' asks for a graceful stop; end of input means the app is gone, so exit now."""
+    for line in sys.stdin:
+        if line.strip() == "stop":
+            stop.set()
+    os._exit(3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core.worker")
+    parser.add_argument("run_id")
+    parser.add_argument("--runs-dir", required=True)
+    args = parser.parse_args(argv)
+
+    # Events get their own copy of stdout; anything else printing (TensorFlow, Keras) goes to stderr.
+    events = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    lock = threading.Lock()
+
+    def emit(event: dict) -> None:
+        with lock:
+            events.write(json.dumps(event) + "\n")
+
+    stop = threading.Event()
+    threading.Thread(target=_watch_stdin, args=(stop,), daemon=True).start()
+    outcome = train_run(RunStore(args.runs_dir), args.run_id, emit, stop.is_set)
+    emit({"event": "done", **outcome})
+    events.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,6 +10,19 @@ from pathlib import Path
 import numpy as np
 
 
+def _compiled(probe):
+    """The probe as one traced graph: about 7x faster per single image than eager calls (bench/)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return lambda batch: probe([batch], training=False)
+    import tensorflow as tf
+
+    traced = tf.function(lambda batch: probe([batch], training=False), autograph=False,
+                         input_signature=[tf.TensorSpec((1, 28, 28), tf.float32)])
+    return lambda batch: traced(tf.constant(batch))
+
+
 class ModelLoadError(RuntimeError):
     """A saved model could not be loaded; the message says why in plain words."""
 
@@ -50,7 +63,8 @@ class Classifier:
         self.model = model
         hidden = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)][:-1]
         self.layer_names = [layer.name for layer in hidden]
-        self._probe = keras.Model(model.inputs, [layer.output for layer in hidden] + [model.outputs[0]])
+        probe = keras.Model(model.inputs, [layer.output for layer in hidden] + [model.outputs[0]])
+        self._probe = _compiled(probe)
         self._lock = threading.Lock()
 
     @classmethod
@@ -73,7 +87,7 @@ class Classifier:
         """Probabilities and activations for one 28x28 float image in [0, 1]."""
         batch = np.asarray(image, dtype=np.float32).reshape(1, 28, 28)
         with self._lock:
-            outputs = self._probe(batch, training=False)
+            outputs = self._probe(batch)
         arrays = [np.asarray(output)[0] for output in outputs]
         return Prediction(probabilities=arrays[-1].astype(np.float32), activations=arrays[:-1],
                           layer_names=self.layer_names)

@@ -1,6 +1,86 @@
-"""Draw: classify hand-drawn digits."""
+"""Draw: a digit on the canvas, classified by a trained model after every stroke."""
 
 import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from core import figures
+from core.drawing import EmptyDrawing, preprocess_drawing
+from core.inference import Classifier, ModelLoadError
+from core.store import is_run_id
+from pages._components import run_store, upscale
+
+CANVAS_PIXELS = 280
+# A digit drawn about 200 px tall is scaled by 20/200 into MNIST's 20 px box: a 20 px brush
+# becomes a 2 px stroke, as thick as MNIST's pen.
+BRUSH_PIXELS = 20
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def load_classifier(path: str, modified: float) -> Classifier:
+    """One loaded model per file version, shared by every session (the classifier locks its calls)."""
+    return Classifier.load(path)
+
+
+def model_label(run) -> str:
+    layers = "-".join(str(u) for u in run.config.hidden_layers)
+    accuracy = f"{run.metrics['test_accuracy']:.2%} on the test set" if run.metrics else run.status
+    return f"{run.display_name} · {layers} · {accuracy}"
+
+
+def predict_drawing(classifier: Classifier) -> None:
+    """Canvas and results; a fragment, so a stroke reruns only this part of the page."""
+    canvas_column, result_column = st.columns([1, 1], gap="large")
+    with canvas_column:
+        drawing = st_canvas(
+            stroke_width=BRUSH_PIXELS, stroke_color="#FFFFFF", background_color="#000000",
+            height=CANVAS_PIXELS, width=CANVAS_PIXELS, drawing_mode="freedraw",
+            return_image_data=True, key="canvas",
+        )
+        st.caption("Draw one digit, big and in the middle. The **bin** button under the canvas clears it; "
+                   "the arrows undo and redo strokes.")
+    with result_column:
+        pixels = drawing.image_data
+        try:
+            if pixels is None:
+                raise EmptyDrawing("Draw a digit on the canvas: it is empty.")
+            prepared = preprocess_drawing(pixels)
+        except EmptyDrawing as hint:
+            st.info(str(hint), icon=":material/draw:")
+            return
+        prediction = classifier.classify(prepared.image)
+        st.markdown(f"## Prediction: {prediction.digit} ({prediction.confidence:.1%})")
+        runners_up = ", ".join(f"{digit} ({p:.1%})" for digit, p in prediction.top(3)[1:])
+        st.caption(f"Next most likely: {runners_up}")
+        st.plotly_chart(figures.probability_bars(prediction.probabilities), key="probabilities",
+                        config={"displayModeBar": False})
+    seen, inside = st.columns([1, 3], gap="large")
+    with seen:
+        st.image(upscale(prepared.image, 6), caption="What the model saw: your drawing cropped, scaled into "
+                 "a 20×20 box and centred in 28×28 pixels, as MNIST was made.")
+    with inside:
+        st.markdown("**Inside the network**: how strongly each hidden neuron fires for your drawing "
+                    "(bright = strong, dark = silent).")
+        st.plotly_chart(figures.activation_strips(prediction.activations, prediction.layer_names),
+                        key="activations", config={"displayModeBar": False})
+
 
 st.title("Draw a digit")
-st.info("Coming soon.")
+# Finished runs first (newest first), then interrupted ones that kept a checkpoint.
+runs = sorted((run for run in run_store().list_runs() if run.has_model), key=lambda run: run.metrics is None)
+if not runs:
+    st.info("There is no trained model yet. Train one first; it takes about a minute.", icon=":material/info:")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.stop()
+
+wanted = st.query_params.get("run")
+index = next((i for i, run in enumerate(runs) if run.run_id == wanted), 0) if is_run_id(wanted or "") else 0
+run = st.selectbox("Model", runs, index=index, format_func=model_label, key=f"model-{wanted}",
+                   help="Every finished run with a saved model. The newest comes first.")
+model_path = run_store().model_path(run.run_id)
+try:
+    classifier = load_classifier(str(model_path), model_path.stat().st_mtime)
+except (ModelLoadError, OSError) as error:
+    st.error(f"This model cannot be used: {error} Pick another model above, or train a new one.",
+             icon=":material/error:")
+    st.stop()
+st.fragment(predict_drawing)(classifier)

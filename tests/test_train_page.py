@@ -1,0 +1,98 @@
+"""The Train page through Streamlit's AppTest, with real (tiny) training behind it."""
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.store import RunStore
+from core.training import shared_manager
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+def train_page() -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page("pages/train.py")
+    return app.run()
+
+
+def texts(app: AppTest) -> str:
+    parts = [e.value for e in app.markdown] + [e.value for e in app.caption] + [e.value for e in app.error]
+    parts += [e.value for e in app.info] + [m.value for m in app.metric] + [m.label for m in app.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def small_run(app: AppTest, epochs: int, limit: int, batch: int = 100) -> AppTest:
+    app.number_input(key="n_layers").set_value(1)
+    app.number_input(key="units_0").set_value(32)
+    app.number_input(key="epochs").set_value(epochs)
+    app.number_input(key="batch_size").set_value(batch)
+    app.number_input(key="train_limit").set_value(limit)
+    return app.run()
+
+
+def test_defaults_show_the_classic_model_and_its_669706_parameters(runs_dir):
+    app = train_page()
+    assert not app.exception
+    assert any(m.value == "669,706" for m in app.metric)
+    assert app.number_input(key="units_0").value == 512 and app.number_input(key="dropout").value == 0.2
+    assert not app.button[0].disabled  # Start
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("dropout", 1.5, "Dropout is the fraction of units switched off"),
+    ("units_1", 0, "Hidden layer 2 needs 1 to 4,096 units"),
+    ("n_layers", 7, "Use 1 to 6 hidden layers"),
+])
+def test_an_invalid_value_shows_its_message_and_starts_nothing(runs_dir, key, value, message):
+    app = train_page()
+    app.number_input(key=key).set_value(value).run()
+    assert any(message in e.value for e in app.error), [e.value for e in app.error]
+    start = next(b for b in app.button if b.label == "Start training")
+    assert start.disabled  # AppTest, like a browser, refuses to click it
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_a_tiny_training_runs_to_the_end_and_shows_held_out_results(runs_dir):
+    app = small_run(train_page(), epochs=2, limit=1_000)
+    next(b for b in app.button if b.label == "Start training").click().run()
+    run_id = app.query_params["run"][0] if isinstance(app.query_params["run"], list) else app.query_params["run"]
+    job = shared_manager(RunStore(runs_dir)).get(run_id)
+    assert job.wait(120) and job.status == "completed", job.error
+    app.run()
+    assert not app.exception
+    shown = texts(app)
+    assert "Test accuracy" in shown and f"{job.metrics['test_accuracy']:.2%}" in shown
+    assert "never used for training" in shown
+    assert len(app.get("plotly_chart")) >= 4  # loss, accuracy, confusion matrix, per-digit accuracy
+    assert any("true " in caption for image in app.get("image") for caption in image.captions)  # mistakes
+
+
+def test_stop_during_a_run_ends_it_stopped_with_a_usable_model(runs_dir):
+    app = small_run(train_page(), epochs=50, limit=5_000, batch=10)
+    next(b for b in app.button if b.label == "Start training").click().run()
+    run_id = app.query_params["run"]
+    run_id = run_id[0] if isinstance(run_id, list) else run_id
+    job = shared_manager(RunStore(runs_dir)).get(run_id)
+    deadline = time.time() + 60
+    while len(job.log.snapshot()[0]) < 20 and time.time() < deadline:
+        time.sleep(0.1)
+    app.run()
+    stop = next(b for b in app.button if b.label == "Stop training")
+    stop.click().run()
+    assert job.wait(60) and job.status == "stopped"
+    app.run()
+    assert "stopped" in texts(app)
+    import keras
+    import numpy as np
+
+    model = keras.models.load_model(RunStore(runs_dir).model_path(run_id))
+    assert np.asarray(model(np.zeros((1, 28, 28), "float32"))).shape == (1, 10)

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from core import figures
 from core.data import bundled_mnist
 from core.store import COMPLETED, FAILED, INTERRUPTED, QUEUED, RUNNING, STOPPED, RunStore
 from core.training import STOP_REASONS, JobManager, TrainingJob, format_duration, shared_manager
+
+# Until some session has called st.navigation, Streamlit treats pages/ as a legacy multipage folder and
+# runs a file from it on its own when a fresh server's first visitor opens /train or /draw directly:
+# app.py is skipped, and the old auto-generated navigation shows. Every page imports this module, so
+# switch that mode off here and rerun through app.py. (PagesManager's flag is not public API; the
+# browser test opens /train first on a fresh server to catch a change.)
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 STATUS_BADGES = {
     QUEUED: ":gray-badge[:material/hourglass_empty: queued]",

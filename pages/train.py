@@ -175,8 +175,8 @@ with summary_column:
         except StoreError as error:
             st.error(str(error), icon=":material/error:")
         else:
-            st.query_params["run"] = job.run_id
-            run_id = job.run_id
+            # Through navigation, so the run id lands in the URL and a reload finds the run again.
+            st.switch_page("pages/train.py", query_params={"run": job.run_id})
     if config is not None and config != DEFAULTS:
         st.caption("Defaults: 2 layers of 512, ReLU, dropout 0.2 — the classic Keras MNIST network.")
 

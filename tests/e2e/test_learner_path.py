@@ -1,0 +1,99 @@
+"""A new user's path in a real browser: train, watch, reload, finish, draw, read predictions."""
+
+import math
+import re
+import time
+
+from tests.e2e.conftest import wait_idle
+
+
+def set_number(page, label: str, value) -> None:
+    field = page.get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    wait_idle(page)
+
+
+def stroke(page, points) -> float:
+    """Drag the mouse through canvas coordinates; returns the time of mouse-up."""
+    box = page.locator("canvas.upper-canvas").bounding_box()
+    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
+    page.mouse.up()
+    return time.perf_counter()
+
+
+ONE = [(140, 45), (140, 235)]
+ZERO = [(140 + 65 * math.sin(a), 140 - 95 * math.cos(a)) for a in (i * 2 * math.pi / 48 for i in range(49))]
+SEVEN = [(75, 55), (205, 55), (120, 240)]
+
+
+def prediction_after(page, points, previous: str | None) -> tuple[str, float]:
+    """Draw, then wait for the prediction text to change; returns it and seconds from mouse-up."""
+    released = stroke(page, points)
+    headline = page.get_by_text(re.compile(r"^Prediction: \d"))
+    page.wait_for_function(
+        "([previous]) => { const el = [...document.querySelectorAll('h2')].find(h => h.innerText.startsWith('Prediction:'));"
+        " return el && el.innerText !== previous; }", arg=[previous or ""], timeout=20_000,
+    )
+    return headline.inner_text(), time.perf_counter() - released
+
+
+def clear_canvas(page) -> None:
+    page.get_by_role("button", name="Reset canvas & history").click()
+    page.get_by_text("it is empty").wait_for()
+
+
+def test_train_watch_reload_then_draw(server, page):
+    page.goto(f"{server.url}/train")  # the first page a fresh server serves
+    wait_idle(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("TRAINING").wait_for()  # app.py ran: its navigation and status, not the legacy list
+    assert sidebar.get_by_text("components").count() == 0
+    set_number(page, "Hidden layers", 1)
+    set_number(page, "Layer 1 units", 128)
+    set_number(page, "Max epochs", 4)
+    page.get_by_text("Data", exact=True).click()
+    set_number(page, "Training images (0 = all)", 12000)
+    page.get_by_text("101,770").wait_for()  # the summary follows the form: 784*128+128 + 128*10+10
+    page.get_by_role("button", name="Start training").click()
+
+    # The charts update while training: the per-batch curve grows between polls.
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for()
+    counts = set()
+    deadline = time.time() + 60
+    while len(counts) < 3 and time.time() < deadline:
+        counts.add(chart.evaluate("el => (el.data && el.data[0].x.length) || 0"))
+        time.sleep(0.25)
+    assert len(counts - {0}) >= 2, counts
+
+    # A reload mid-run finds the same run, still training.
+    run_url = page.url
+    assert "run=" in run_url
+    page.reload()
+    page.get_by_text(re.compile(r"Epoch \d of 4")).first.wait_for()
+    assert page.url == run_url
+
+    page.get_by_text("Held-out test results").wait_for(timeout=120_000)
+    assert page.get_by_text("Test accuracy").is_visible()
+    assert "Traceback" not in server.log()
+
+    page.get_by_role("button", name="Draw digits for this model").click()
+    page.locator("canvas.upper-canvas").wait_for()
+    page.get_by_text("it is empty").wait_for()
+    assert page.get_by_text(re.compile(r"^Prediction:")).count() == 0
+
+    text, one_latency = prediction_after(page, ONE, None)
+    assert text.startswith("Prediction: 1"), text
+    clear_canvas(page)
+    assert page.get_by_text(re.compile(r"^Prediction:")).count() == 0
+    text, zero_latency = prediction_after(page, ZERO, None)
+    assert text.startswith("Prediction: 0"), text
+    clear_canvas(page)
+    text, _ = prediction_after(page, SEVEN, None)
+    assert text.startswith("Prediction: 7"), text
+    print(f"mouse-up to prediction: {one_latency * 1000:.0f} ms, {zero_latency * 1000:.0f} ms")
+    assert "Traceback" not in server.log()

@@ -40,6 +40,10 @@ def training_curves(batches: list[dict], epochs: list[dict], metric: str, max_ep
     figure.update_xaxes(range=x_range)
     if metric == "accuracy":
         figure.update_yaxes(tickformat=".1%")
+    else:
+        # early batches' loss is 10x the rest: a log axis keeps both readable
+        ticks = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5]
+        figure.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
     return figure
 
 
@@ -55,7 +59,8 @@ def confusion_matrix_figure(matrix: list[list[int]]) -> go.Figure:
     ))
     figure.update_layout(title="Confusion matrix (test set)", xaxis_title="predicted digit",
                          yaxis_title="true digit", **{**_LAYOUT, "height": 420})
-    figure.update_yaxes(autorange="reversed", scaleanchor="x")
+    figure.update_xaxes(type="category")
+    figure.update_yaxes(type="category", autorange="reversed", scaleanchor="x")
     return figure
 
 
@@ -70,7 +75,7 @@ def per_class_accuracy_figure(per_class: list[float]) -> go.Figure:
     low = max(0.0, float(accuracy.min()) - 0.05)
     figure.update_layout(title="Accuracy per digit (test set; the weakest in orange)", xaxis_title="digit",
                          **{**_LAYOUT, "height": 320})
-    figure.update_yaxes(range=[low, 1.02], tickformat=".0%")
+    figure.update_yaxes(range=[low, 1.015], tickformat=".0%")
     return figure
 
 

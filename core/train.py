@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: training {job.status}: {job.error}", file=sys.stderr)
         return 1
     metrics = job.metrics
-    print(f"{job.status} after {metrics['epochs_run']} epochs ({STOP_REASONS[job.stop_reason]}); "
+    print(f"{job.status} after {metrics['epochs_run']} epochs ({STOP_REASONS[job.stop_reason].lower()}); "
           f"best epoch {metrics['best_epoch']}, {format_duration(metrics['train_seconds'])} training")
     print(f"held-out test accuracy {metrics['test_accuracy']:.2%}, test loss {metrics['test_loss']:.4f} "
           f"({metrics['test_images']:,} images never used in training)")

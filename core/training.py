@@ -29,9 +29,9 @@ log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STOP_REASONS = {
-    MAX_EPOCHS_REASON: "ran all its epochs",
-    EARLY_STOPPING_REASON: "early stopping: validation accuracy stopped improving",
-    USER_REASON: "stopped by you",
+    MAX_EPOCHS_REASON: "It ran all its epochs",
+    EARLY_STOPPING_REASON: "It stopped early, because validation accuracy stopped improving",
+    USER_REASON: "You stopped it",
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import script_runner
 
 from core import figures
 from core.data import bundled_mnist
@@ -23,6 +24,13 @@ from core.training import STOP_REASONS, JobManager, TrainingJob, format_duration
 if PagesManager.uses_pages_directory:
     PagesManager.uses_pages_directory = False
     st.rerun()
+
+# After every script run (each fragment tick and canvas stroke too) Streamlit calls
+# keras.backend.clear_session() once Keras is imported: about 165 ms of garbage collection each
+# time, and the Draw page's traced model then retraces on its next call. Our models are loaded once
+# and shared read-only (core.inference), so there is no session state to clear. (Private hook, like
+# the flag above; bench/inference_latency.py and the browser test's latency show a regression.)
+script_runner._clean_problem_modules = lambda: None
 
 STATUS_BADGES = {
     QUEUED: ":gray-badge[:material/hourglass_empty: queued]",
@@ -109,7 +117,7 @@ def run_results(run_id: str, metrics: dict, stop_reason: str | None, key: str) -
     reason = STOP_REASONS.get(stop_reason or "", "")
     st.caption(
         f"Measured on the {metrics['test_images']:,} MNIST test images, which were never used for training, "
-        f"early stopping or choosing the model. Training {reason}; the model kept is the one from epoch "
+        f"early stopping or choosing the model. {reason}; the model kept is the one from epoch "
         f"{metrics['best_epoch']}, the best on the validation set."
     )
     left, right = st.columns(2)

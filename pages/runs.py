@@ -1,6 +1,98 @@
-"""Runs: every training, side by side."""
+"""Runs: every training so far, compared side by side, inspected, downloaded or deleted."""
 
+import pandas as pd
 import streamlit as st
 
+from core import figures
+from core.store import ACTIVE_STATUSES, StoreError
+from core.training import format_duration
+from pages._components import STATUS_BADGES, job_manager, run_results, run_store, training_charts
+
+store, manager = run_store(), job_manager()
+
 st.title("Runs")
-st.info("Coming soon.")
+st.markdown("Every training so far. Tick two or more to compare their curves: what did dropout, or a "
+            "bigger layer, change?")
+runs = store.list_runs()
+if not runs:
+    st.info("No runs yet. Train one on the Train page.", icon=":material/info:")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.stop()
+
+def row(run) -> dict:
+    config, metrics = run.config, run.metrics or {}
+    return {
+        "label": run.label, "when": pd.Timestamp(run.created, unit="s"), "status": run.status,
+        "hidden layers": "-".join(str(u) for u in config.hidden_layers), "dropout": config.dropout,
+        "activation": config.activation, "optimizer": config.optimizer, "learning rate": config.learning_rate,
+        "batch": config.batch_size, "epochs": f"{metrics.get('epochs_run', '–')} / {config.epochs}",
+        "parameters": metrics.get("parameters"), "best val. accuracy": metrics.get("best_val_accuracy"),
+        "test accuracy": metrics.get("test_accuracy"),
+        "training time": format_duration(metrics["train_seconds"]) if metrics else "",
+        "run": run.run_id,
+    }
+
+table = pd.DataFrame([row(run) for run in runs])
+edited = st.data_editor(
+    table, hide_index=True, width="stretch", key="runs_table", disabled=[c for c in table.columns if c != "label"],
+    column_config={
+        "label": st.column_config.TextColumn(help="Your name for the run; edit it here."),
+        "when": st.column_config.DatetimeColumn(format="D MMM, HH:mm"),
+        "best val. accuracy": st.column_config.NumberColumn(format="percent"),
+        "test accuracy": st.column_config.NumberColumn(format="percent"),
+        "parameters": st.column_config.NumberColumn(format="localized"),
+    },
+)
+for run, before, after in zip(runs, table["label"], edited["label"]):
+    if (after or "") != (before or ""):
+        store.set_label(run.run_id, str(after or ""))
+
+by_name = {run.display_name: run for run in runs}
+chosen = st.multiselect("Compare runs", list(by_name), default=list(by_name)[:2] if len(by_name) > 1 else None,
+                        help="Validation curves are solid, training curves dotted.")
+if len(chosen) >= 2:
+    picked = [by_name[name] for name in chosen]
+    differing = [key for key in picked[0].config.to_dict()
+                 if len({str(run.config.to_dict()[key]) for run in picked}) > 1 and key != "seed"]
+
+    def legend(run) -> str:
+        parts = [f"{key.replace('_', ' ')} {run.config.to_dict()[key]}" for key in differing[:3]]
+        return ", ".join(parts) or run.display_name
+
+    histories = {legend(run): store.load_history(run.run_id) for run in picked}
+    left, right = st.columns(2)
+    left.plotly_chart(figures.run_comparison(histories, "accuracy"), key="compare-accuracy")
+    right.plotly_chart(figures.run_comparison(histories, "loss"), key="compare-loss")
+
+st.divider()
+st.subheader("One run in detail")
+run = st.selectbox("Run", runs, format_func=lambda r: f"{r.display_name} · {r.status}", key="detail_run")
+st.markdown(f"#### `{run.run_id}` {STATUS_BADGES.get(run.status, run.status)}")
+training_charts(store.load_batches(run.run_id), store.load_history(run.run_id), run.config.epochs, key="detail")
+if run.metrics:
+    run_results(run.run_id, run.metrics, run.stop_reason, key="detail")
+with st.expander("Full configuration"):
+    st.json(run.config.to_dict())
+
+history = pd.DataFrame(store.load_history(run.run_id))
+buttons = st.columns(3)
+model_path = store.model_path(run.run_id)
+if model_path is not None:
+    buttons[0].download_button("Download model (.keras)", model_path.read_bytes(), file_name=f"{run.run_id}.keras",
+                               icon=":material/download:")
+buttons[1].download_button("Download history (CSV)", history.to_csv(index=False).encode(),
+                           file_name=f"{run.run_id}-history.csv", icon=":material/table:",
+                           disabled=history.empty)
+active = run.status in ACTIVE_STATUSES or manager.is_active(run.run_id)
+with buttons[2].popover("Delete run", icon=":material/delete:", disabled=active,
+                        help="A run that is training or queued cannot be deleted; stop it first." if active else None):
+    st.write(f"Delete `{run.display_name}` and its model for good?")
+    if st.button("Yes, delete it", type="primary", key="confirm_delete"):
+        try:
+            if manager.is_active(run.run_id):
+                raise StoreError("It is training; stop it first.")
+            store.delete_run(run.run_id)
+        except (StoreError, OSError) as error:
+            st.error(f"Could not delete the run: {error}")
+        else:
+            st.rerun()

@@ -50,7 +50,7 @@ def test_train_watch_reload_then_draw(server, page):
     page.goto(f"{server.url}/train")  # the first page a fresh server serves
     wait_idle(page)
     sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_text("TRAINING").wait_for()  # app.py ran: its navigation and status, not the legacy list
+    sidebar.get_by_text("TRAINING", exact=True).wait_for()  # app.py ran: its navigation and status, not the legacy list
     assert sidebar.get_by_text("components").count() == 0
     set_number(page, "Hidden layers", 1)
     set_number(page, "Layer 1 units", 128)

@@ -3,7 +3,6 @@
 import time
 
 import numpy as np
-import pytest
 
 from core.store import CANCELLED, COMPLETED, QUEUED, RUNNING, STOPPED
 from core.training import USER_REASON, JobManager, shared_manager

@@ -20,30 +20,38 @@ def thin(records: list[dict], most: int = MAX_BATCH_POINTS) -> list[dict]:
     return records[::step] + ([records[-1]] if (len(records) - 1) % step else [])
 
 
-def training_curves(batches: list[dict], epochs: list[dict], metric: str, max_epochs: int | None = None) -> go.Figure:
-    """One metric against (fractional) epochs: the per-batch running mean and the per-epoch values."""
-    figure = go.Figure()
+def training_curves(batches: list[dict], epochs: list[dict], max_epochs: int | None = None) -> go.Figure:
+    """Loss and accuracy against (fractional) epochs, side by side in one figure.
+
+    Each panel has the per-batch running mean (thin line) and the per-epoch training and validation
+    values (markers). One figure, not two: the browser redraws it twice a second during training,
+    and each figure redrawn costs about as much as its points.
+    """
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(rows=1, cols=2, subplot_titles=[METRIC_TITLES["loss"], METRIC_TITLES["accuracy"]],
+                           horizontal_spacing=0.08)
     shown = thin(batches)
-    figure.add_trace(go.Scatter(
-        x=[b["epoch"] for b in shown], y=[b[metric] for b in shown], mode="lines", name="training, per batch",
-        line=dict(color=TRAIN_COLOUR, width=1), opacity=0.45, hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra></extra>",
-    ))
-    for key, name, colour in ((metric, "training, per epoch", TRAIN_COLOUR),
-                              (f"val_{metric}", "validation, per epoch", VALIDATION_COLOUR)):
+    for col, metric in ((1, "loss"), (2, "accuracy")):
         figure.add_trace(go.Scatter(
-            x=[e["epoch"] for e in epochs if key in e], y=[e[key] for e in epochs if key in e],
-            mode="lines+markers", name=name, line=dict(color=colour, width=2), marker=dict(size=8),
-            hovertemplate="epoch %{x}: %{y:.4f}<extra>" + name + "</extra>",
-        ))
+            x=[b["epoch"] for b in shown], y=[b[metric] for b in shown], mode="lines", name="training, per batch",
+            line=dict(color=TRAIN_COLOUR, width=1), opacity=0.45, legendgroup="batch", showlegend=col == 1,
+            hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra></extra>",
+        ), row=1, col=col)
+        for key, name, colour in ((metric, "training, per epoch", TRAIN_COLOUR),
+                                  (f"val_{metric}", "validation, per epoch", VALIDATION_COLOUR)):
+            figure.add_trace(go.Scatter(
+                x=[e["epoch"] for e in epochs if key in e], y=[e[key] for e in epochs if key in e],
+                mode="lines+markers", name=name, line=dict(color=colour, width=2), marker=dict(size=7),
+                legendgroup=name, showlegend=col == 1, hovertemplate="epoch %{x}: %{y:.4f}<extra>" + name + "</extra>",
+            ), row=1, col=col)
     x_range = [0, max(max_epochs or 1, epochs[-1]["epoch"] if epochs else 1)]
-    figure.update_layout(title=METRIC_TITLES[metric], xaxis_title="epoch", **_LAYOUT)
-    figure.update_xaxes(range=x_range)
-    if metric == "accuracy":
-        figure.update_yaxes(tickformat=".1%")
-    else:
-        # early batches' loss is 10x the rest: a log axis keeps both readable
-        ticks = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5]
-        figure.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
+    figure.update_xaxes(range=x_range, title_text="epoch")
+    # Early batches' loss is ten times the rest: a log axis keeps both readable.
+    ticks = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5]
+    figure.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], row=1, col=1)
+    figure.update_yaxes(tickformat=".1%", row=1, col=2)
+    figure.update_layout(**{**_LAYOUT, "height": 360, "margin": dict(l=10, r=10, t=30, b=10)})
     return figure
 
 

@@ -79,13 +79,14 @@ def training_status_sidebar() -> None:
                  query_params={"run": active[0].run_id})
 
 
-def training_charts(batches: list[dict], epochs: list[dict], max_epochs: int, key: str) -> None:
-    """Loss and accuracy side by side, with stable keys so reruns update them in place."""
-    left, right = st.columns(2)
-    for column, metric in ((left, "loss"), (right, "accuracy")):
-        with column:
-            st.plotly_chart(figures.training_curves(batches, epochs, metric, max_epochs),
-                            key=f"{key}-{metric}", config={"displayModeBar": False})
+def training_charts(batches: list[dict], epochs: list[dict], max_epochs: int, key: str, live: bool = False) -> None:
+    """Loss and accuracy curves, with a stable key so reruns update the chart in place.
+
+    A `live` chart is redrawn twice a second while training, so it is a static picture: no hover
+    layer to rebuild each time on a machine whose cores also train.
+    """
+    st.plotly_chart(figures.training_curves(batches, epochs, max_epochs), key=f"{key}-curves",
+                    config={"displayModeBar": False, "staticPlot": live})
 
 
 def upscale(image: np.ndarray, factor: int = 4) -> np.ndarray:

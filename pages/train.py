@@ -133,7 +133,7 @@ def live_training(run_id: str, polling: bool) -> None:
                  help="Ends training after the current batch and keeps the best model so far."):
         manager.stop(run_id)
     batches, epochs = job.log.snapshot()
-    training_charts(batches, epochs, job.config.epochs, key="live")
+    training_charts(batches, epochs, job.config.epochs, key="live", live=True)
 
 
 def finished_run(run_id: str) -> None:

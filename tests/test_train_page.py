@@ -72,7 +72,7 @@ def test_a_tiny_training_runs_to_the_end_and_shows_held_out_results(runs_dir):
     shown = texts(app)
     assert "Test accuracy" in shown and f"{job.metrics['test_accuracy']:.2%}" in shown
     assert "never used for training" in shown
-    assert len(app.get("plotly_chart")) >= 4  # loss, accuracy, confusion matrix, per-digit accuracy
+    assert len(app.get("plotly_chart")) >= 3  # loss and accuracy curves, confusion matrix, per-digit accuracy
     assert any("true " in caption for image in app.get("image") for caption in image.captions)  # mistakes
 
 

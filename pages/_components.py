@@ -116,11 +116,15 @@ def run_results(run_id: str, metrics: dict, stop_reason: str | None, key: str) -
     c.metric("Epochs run", f"{metrics['epochs_run']}", help=f"best validation epoch: {metrics['best_epoch']}")
     d.metric("Training time", format_duration(metrics["train_seconds"]))
     reason = STOP_REASONS.get(stop_reason or "", "")
-    st.caption(
-        f"Measured on the {metrics['test_images']:,} MNIST test images, which were never used for training, "
-        f"early stopping or choosing the model. {reason}; the model kept is the one from epoch "
-        f"{metrics['best_epoch']}, the best on the validation set."
-    )
+    if stop_reason == "imported":
+        st.caption(f"Measured on the {metrics['test_images']:,} MNIST test images when the model was imported. "
+                   "It was trained elsewhere, so there are no training curves here.")
+    else:
+        st.caption(
+            f"Measured on the {metrics['test_images']:,} MNIST test images, which were never used for training, "
+            f"early stopping or choosing the model. {reason}; the model kept is the one from epoch "
+            f"{metrics['best_epoch']}, the best on the validation set."
+        )
     left, right = st.columns(2)
     with left:
         st.plotly_chart(figures.confusion_matrix_figure(metrics["confusion_matrix"]), key=f"{key}-confusion",

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core import figures
+from core.importing import ModelImportError, import_model, max_upload_bytes
 from core.store import ACTIVE_STATUSES, StoreError
 from core.training import format_duration
 from pages._components import STATUS_BADGES, job_manager, run_results, run_store, training_charts
@@ -13,6 +14,19 @@ store, manager = run_store(), job_manager()
 st.title("Runs")
 st.markdown("Every training so far. Tick two or more to compare their curves: what did dropout, or a "
             "bigger layer, change?")
+
+with st.expander("Import a model file", icon=":material/upload:"):
+    st.caption(f"A .keras file downloaded from this app, up to {max_upload_bytes() // 2**20} MB. It is checked "
+               "as data and rebuilt by the app; files that are not one of the app's networks are refused.")
+    upload = st.file_uploader("Model file", type=["keras"], key="upload")
+    if upload is not None and st.button("Import", icon=":material/upload:"):
+        try:
+            new_run = import_model(upload.getvalue(), upload.name, store)
+        except (ModelImportError, StoreError) as error:
+            st.error(str(error), icon=":material/error:")
+        else:
+            st.success(f"Imported as run {new_run}, with its test accuracy measured here.")
+
 runs = store.list_runs()
 if not runs:
     st.info("No runs yet. Train one on the Train page.", icon=":material/info:")
@@ -48,7 +62,7 @@ for run, before, after in zip(runs, table["label"], edited["label"]):
         store.set_label(run.run_id, str(after or ""))
 
 by_name = {run.display_name: run for run in runs}
-chosen = st.multiselect("Compare runs", list(by_name), default=list(by_name)[:2] if len(by_name) > 1 else None,
+chosen = st.multiselect("Compare runs", list(by_name), default=list(by_name)[:3] if len(by_name) > 1 else None,
                         help="Validation curves are solid, training curves dotted.")
 if len(chosen) >= 2:
     picked = [by_name[name] for name in chosen]

@@ -74,13 +74,19 @@ def is_run_id(text: str) -> bool:
     return bool(_RUN_ID.match(text or ""))
 
 
-def _process_start_ticks(pid: int) -> str | None:
-    """Start time of a process (Linux), so a reused pid is not mistaken for the owner."""
+def _process_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (Linux), or None where there is none."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
+            return f.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
+
+
+def _process_start_ticks(pid: int) -> str | None:
+    """Start time of a process, so a reused pid is not mistaken for the owner."""
+    fields = _process_stat(pid)
+    return fields[19] if fields else None
 
 
 def _this_process() -> dict:
@@ -97,8 +103,11 @@ def owner_alive(status: dict) -> bool:
         return False
     except PermissionError:
         pass
+    fields = _process_stat(pid)
+    if fields and fields[0] in ("Z", "X"):
+        return False  # exited, not yet reaped by its parent
     recorded = status.get("pid_start")
-    return recorded is None or recorded == _process_start_ticks(pid)
+    return recorded is None or recorded == (fields[19] if fields else None)
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

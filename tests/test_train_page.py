@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.config import TrainConfig
 from core.store import RunStore
 from core.training import shared_manager
 
@@ -96,3 +97,37 @@ def test_stop_during_a_run_ends_it_stopped_with_a_usable_model(runs_dir):
 
     model = keras.models.load_model(RunStore(runs_dir).model_path(run_id))
     assert np.asarray(model(np.zeros((1, 28, 28), "float32"))).shape == (1, 10)
+
+
+def test_a_disk_full_save_shows_a_clear_message_and_keeps_the_earlier_model(runs_dir, monkeypatch):
+    """The storage layer fails (ENOSPC) from the second model save on: the run fails with the store's
+    message, and the checkpoint written before the disk filled up is still there and loads."""
+    import os
+
+    from core.inference import Classifier
+    from core.worker import train_run
+
+    store = RunStore(runs_dir)
+    run_id = store.create_run(TrainConfig(hidden_layers=(16,), epochs=3, patience=0, train_limit=1_000))
+    real_replace, saves = os.replace, []
+
+    def replace(src, dst):
+        if str(dst).endswith("model.keras"):
+            saves.append(dst)
+            if len(saves) > 1:
+                raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    outcome = train_run(store, run_id, lambda event: None, lambda: False)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert outcome["status"] == "failed"
+    Classifier.load(store.model_path(run_id))  # the earlier checkpoint, whole
+    assert not [p for p in store.run_dir(run_id).iterdir() if ".tmp" in p.name]
+
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page("pages/train.py")
+    app.query_params["run"] = run_id
+    app.run()
+    message = " ".join(e.value for e in app.error)
+    assert "No space left on device" in message and "Free some disk space" in message

@@ -1,0 +1,72 @@
+"""Every benchmark in one go, printed as one Markdown table (the README shows its latest output).
+
+    python -m bench
+
+Trains the default model once on the full data (about a minute), so it takes a few minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from bench import browser_latency, inference_latency, training_overhead
+from core.config import TrainConfig
+from core.store import RunStore
+from core.training import JobManager
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{os.cpu_count()} cores, {model}, CPU only"
+
+
+def default_training(runs_dir: Path) -> dict:
+    job = JobManager(RunStore(runs_dir)).submit(TrainConfig())
+    job.wait()
+    if job.error:
+        raise RuntimeError(job.error)
+    epochs = [record["seconds"] for record in job.log.snapshot()[1]]
+    return {"run_id": job.run_id, **job.metrics,
+            "median_epoch_s": sorted(b - a for a, b in zip(epochs, epochs[1:]))[len(epochs) // 2 - 1]}
+
+
+def main() -> None:
+    started = time.time()
+    with tempfile.TemporaryDirectory() as folder:
+        runs = Path(folder) / "runs"
+        overhead = training_overhead.measure()
+        trained = default_training(runs)
+        latency = inference_latency.measure(model_path=str(RunStore(runs).model_path(trained["run_id"])))
+        browser = browser_latency.measure(runs)
+        shutil.rmtree(runs, ignore_errors=True)
+    rows = [
+        ("training engine vs plain `model.fit` (median epoch, default model)",
+         f"{overhead['engine_epoch_s']:.3f} s vs {overhead['plain_epoch_s']:.3f} s: ratio {overhead['ratio']:.3f}"),
+        ("default model, full data: epoch time", f"{trained['median_epoch_s']:.2f} s"),
+        ("default model: held-out test accuracy",
+         f"{trained['test_accuracy']:.2%} after {trained['epochs_run']} epochs (best {trained['best_epoch']})"),
+        ("one drawing: preprocessing + model call", f"p50 {latency['direct_p50_ms']:.1f} ms, "
+                                                    f"p95 {latency['direct_p95_ms']:.1f} ms"),
+        ("one drawing: preprocessing + `model.predict`", f"p50 {latency['predict_p50_ms']:.1f} ms, "
+                                                         f"p95 {latency['predict_p95_ms']:.1f} ms"),
+        ("mouse-up to prediction in Chromium", f"median {browser['median_ms']:.0f} ms, "
+                                               f"worst {browser['max_ms']:.0f} ms"),
+    ]
+    print(f"Benchmarks, {time.strftime('%Y-%m-%d')}, {machine()} ({time.time() - started:.0f} s)\n")
+    print("| benchmark | result |\n| --- | --- |")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+
+
+if __name__ == "__main__":
+    main()

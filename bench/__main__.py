@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import browser_latency, inference_latency, training_overhead
+from bench import browser_latency, drawn_digits, fast_mode, inference_latency, training_overhead
 from core.config import TrainConfig
 from core.store import RunStore
 from core.training import JobManager
@@ -30,8 +30,11 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {model}, CPU only"
 
 
-def default_training(runs_dir: Path) -> dict:
-    job = JobManager(RunStore(runs_dir)).submit(TrainConfig())
+AUGMENTED = TrainConfig(augment=True, epochs=30, patience=5)  # augmentation needs more epochs to settle
+
+
+def default_training(runs_dir: Path, config: TrainConfig = TrainConfig()) -> dict:
+    job = JobManager(RunStore(runs_dir)).submit(config)
     job.wait()
     if job.error:
         raise RuntimeError(job.error)
@@ -46,8 +49,13 @@ def main() -> None:
         runs = Path(folder) / "runs"
         overhead = training_overhead.measure()
         trained = default_training(runs)
-        latency = inference_latency.measure(model_path=str(RunStore(runs).model_path(trained["run_id"])))
+        classic_path = str(RunStore(runs).model_path(trained["run_id"]))
+        latency = inference_latency.measure(model_path=classic_path)
         browser = browser_latency.measure(runs)
+        augmented = default_training(runs, AUGMENTED)
+        drawn = {name: drawn_digits.accuracy(path) for name, path in
+                 (("classic", classic_path), ("augmented", str(RunStore(runs).model_path(augmented["run_id"]))))}
+        fast = fast_mode.measure()
         shutil.rmtree(runs, ignore_errors=True)
     rows = [
         ("training engine vs plain `model.fit` (median epoch, default model)",
@@ -61,6 +69,13 @@ def main() -> None:
                                                          f"p95 {latency['predict_p95_ms']:.1f} ms"),
         ("mouse-up to prediction in Chromium", f"median {browser['median_ms']:.0f} ms, "
                                                f"worst {browser['max_ms']:.0f} ms"),
+        ("augmented model (`--augment`, 30 epochs, patience 5): held-out test accuracy",
+         f"{augmented['test_accuracy']:.2%} (classic {trained['test_accuracy']:.2%})"),
+        ("500 stroke-drawn digits (bench/drawn_digits.py): accuracy",
+         f"augmented {drawn['augmented']:.1%}, classic {drawn['classic']:.1%}"),
+        (f"fast mode ({fast['policy']}) vs float32: median epoch",
+         f"{fast['fast_epoch_s']:.2f} s vs {fast['float32_epoch_s']:.2f} s: {fast['speedup']:.2f}x; test accuracy "
+         f"{fast['fast_accuracy']:.2%} vs {fast['float32_accuracy']:.2%}"),
     ]
     print(f"Benchmarks, {time.strftime('%Y-%m-%d')}, {machine()} ({time.time() - started:.0f} s)\n")
     print("| benchmark | result |\n| --- | --- |")

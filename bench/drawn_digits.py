@@ -47,12 +47,12 @@ STROKES: dict[int, list[list[tuple[float, float]]]] = {
 
 def render(digit: int, rng: np.random.Generator) -> np.ndarray:
     """One RGBA canvas with `digit` drawn in white on black, with random pen and geometry."""
-    height = rng.uniform(120, 230)
-    width = height * rng.uniform(0.55, 0.85)
-    angle, shear = math.radians(rng.uniform(-14, 14)), rng.uniform(-0.25, 0.25)
+    height = rng.uniform(70, 240)  # small to canvas-filling
+    width = height * rng.uniform(0.5, 0.9)
+    angle, shear = math.radians(rng.uniform(-20, 20)), rng.uniform(-0.35, 0.35)
     cx = rng.uniform(width / 2 + 10, CANVAS - width / 2 - 10)
     cy = rng.uniform(height / 2 + 10, CANVAS - height / 2 - 10)
-    pen = int(rng.uniform(12, 28))
+    pen = int(rng.uniform(8, 34) * min(1.0, height / 140))  # a small digit is drawn with a finer pen
     image = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 255))
     draw = ImageDraw.Draw(image)
     for stroke in STROKES[digit]:

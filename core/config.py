@@ -46,6 +46,10 @@ class TrainConfig:
         validation_size: images held back from training for validation, 1,000 to 20,000.
         train_limit: use only the first N training images (None = all 55,000 by default).
         seed: makes weights, shuffling and dropout reproducible.
+        augment: during training only, randomly shift, rotate, zoom and thicken or thin each
+            image, so the network copes with how people really draw. Off: the classic model.
+        fast_mode: compute the hidden layers in 16-bit floats (bfloat16 on CPUs, float16 on GPUs)
+            where the hardware has units for it; the output and the saved model stay float32.
     """
 
     hidden_layers: tuple[int, ...] = (512, 512)
@@ -59,6 +63,8 @@ class TrainConfig:
     validation_size: int = 5_000
     train_limit: int | None = None
     seed: int = 0
+    augment: bool = False
+    fast_mode: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden_layers", tuple(self.hidden_layers))
@@ -122,6 +128,9 @@ def validate(config: TrainConfig) -> None:
         most = 60_000 - config.validation_size
         _check_int("train_limit", config.train_limit, 100, most, "Training-set limit")
     _check_int("seed", config.seed, 0, 2**31 - 1, "Seed")
+    for name in ("augment", "fast_mode"):
+        if not isinstance(getattr(config, name), bool):
+            raise ConfigError(name, f"{name.replace('_', ' ').capitalize()} is on or off (got {getattr(config, name)!r}).")
 
 
 def training_images(config: TrainConfig) -> int:

@@ -25,9 +25,23 @@ class LayerRow:
     params: int
 
 
+AUGMENTATION_LAYERS = (
+    ("augment_shift", "RandomTranslation"),
+    ("augment_rotate", "RandomRotation"),
+    ("augment_zoom", "RandomZoom"),
+    ("augment_thickness", "RandomStrokeThickness"),
+)
+SHIFT, ROTATION, ZOOM, THICKNESS = 0.1, 12 / 360, 0.15, 0.6  # image fractions, turns, zoom, stroke blend
+
+
 def describe_layers(config: TrainConfig) -> list[LayerRow]:
     """The layers `build_model(config)` makes, with output shapes and parameter counts."""
-    rows = [LayerRow("flatten", "Flatten", (None, INPUT_UNITS), 0)]
+    rows = []
+    if config.augment:
+        image = (None, IMAGE_SIZE, IMAGE_SIZE, 1)
+        rows.append(LayerRow("as_image", "Reshape", image, 0))
+        rows += [LayerRow(name, kind, image, 0) for name, kind in AUGMENTATION_LAYERS]
+    rows.append(LayerRow("flatten", "Flatten", (None, INPUT_UNITS), 0))
     previous = INPUT_UNITS
     for i, units in enumerate(config.hidden_layers, start=1):
         rows.append(LayerRow(f"hidden_{i}", "Dense", (None, units), previous * units + units))
@@ -45,23 +59,27 @@ def count_parameters(config: TrainConfig) -> int:
 def build_model(config: TrainConfig):
     """Build and compile the Keras MLP described by `config`.
 
-    Input is a 28x28 float image in [0, 1]; output is ten softmax probabilities
-    (float32 even under a mixed-precision policy, so saved models predict in float32).
+    Input is a 28x28 float image in [0, 1]; output is ten softmax probabilities,
+    always computed in float32. With `augment`, Keras's random image layers (active
+    only in training) come first; with `fast_mode`, hidden layers compute in 16 bits.
     """
     import keras
 
-    layers = [keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE), name="image"), keras.layers.Flatten(name="flatten")]
+    layers = [keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE), name="image")]
+    if config.augment:
+        layers += augmentation_layers()
+    layers.append(keras.layers.Flatten(name="flatten"))
+    hidden_dtype = fast_policy() if config.fast_mode else None
     for i, units in enumerate(config.hidden_layers, start=1):
-        layers.append(keras.layers.Dense(units, activation=config.activation, name=f"hidden_{i}"))
+        layers.append(keras.layers.Dense(units, activation=config.activation, name=f"hidden_{i}", dtype=hidden_dtype))
         if config.dropout > 0:
-            layers.append(keras.layers.Dropout(config.dropout, name=f"dropout_{i}"))
+            layers.append(keras.layers.Dropout(config.dropout, name=f"dropout_{i}", dtype=hidden_dtype))
     layers.append(keras.layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="output"))
     model = keras.Sequential(layers, name="mnist_mlp")
-    model.compile(
-        optimizer=make_optimizer(config),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    optimizer = make_optimizer(config)
+    if hidden_dtype == "mixed_float16":  # float16 gradients underflow without loss scaling
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
@@ -73,3 +91,42 @@ def make_optimizer(config: TrainConfig):
     if config.optimizer == "rmsprop":
         return keras.optimizers.RMSprop(learning_rate=config.learning_rate)
     return keras.optimizers.SGD(learning_rate=config.learning_rate, momentum=0.9)
+
+
+def augmentation_layers() -> list:
+    """Random shift, rotation, zoom and stroke thickness; Keras runs them in training only."""
+    import keras
+
+    from core.augmentation import RandomStrokeThickness
+
+    fill = dict(fill_mode="constant", fill_value=0.0)
+    return [
+        keras.layers.Reshape((IMAGE_SIZE, IMAGE_SIZE, 1), name="as_image"),
+        keras.layers.RandomTranslation(SHIFT, SHIFT, name="augment_shift", **fill),
+        keras.layers.RandomRotation(ROTATION, name="augment_rotate", **fill),
+        keras.layers.RandomZoom((-ZOOM, ZOOM), name="augment_zoom", **fill),
+        RandomStrokeThickness(THICKNESS, name="augment_thickness"),
+    ]
+
+
+def fast_policy() -> str | None:
+    """The mixed-precision policy that helps this machine, or None where 16-bit buys nothing."""
+    from core.hardware import fast_mode_support
+
+    support = fast_mode_support()
+    return support.policy if support.available else None
+
+
+def export_model(model, config: TrainConfig):
+    """The trained network as the app saves it: no augmentation layers, float32 throughout.
+
+    A saved model then loads anywhere (no custom layers) and predicts in float32,
+    whichever way it was trained.
+    """
+    import keras
+
+    plain = build_model(config.replace(augment=False, fast_mode=False))
+    trained = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    for target, source in zip((l for l in plain.layers if isinstance(l, keras.layers.Dense)), trained):
+        target.set_weights([w.astype("float32") for w in source.get_weights()])
+    return plain

@@ -33,6 +33,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--validation-size", type=int, default=DEFAULTS.validation_size)
     parser.add_argument("--train-limit", type=int, default=None, help="train on only the first N images")
     parser.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    parser.add_argument("--augment", action="store_true",
+                        help="randomly shift, rotate, zoom and thicken/thin images during training")
+    parser.add_argument("--fast", action="store_true",
+                        help="16-bit hidden layers where the hardware has units for it (bfloat16 CPU, float16 GPU)")
     parser.add_argument("--runs-dir", default=None, help="run store folder (default: $MNIST_RUNS_DIR or ./runs)")
     return parser.parse_args(argv)
 
@@ -42,6 +46,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         hidden_layers=tuple(args.hidden), dropout=args.dropout, activation=args.activation,
         optimizer=args.optimizer, learning_rate=args.lr, batch_size=args.batch_size, epochs=args.epochs,
         patience=args.patience, validation_size=args.validation_size, train_limit=args.train_limit, seed=args.seed,
+        augment=args.augment, fast_mode=args.fast,
     )
 
 

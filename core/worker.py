@@ -85,7 +85,7 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
     import keras
 
     from core.callbacks import BestModelCheckpoint, StreamingCallback
-    from core.model import build_model
+    from core.model import build_model, export_model
 
     config = store.load_config(run_id)
     data = split_mnist(bundled_mnist(), validation_size=config.validation_size, train_limit=config.train_limit)
@@ -96,7 +96,7 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
     )
     callbacks = [
         StreamingCallback(recorder, should_stop=should_stop),
-        BestModelCheckpoint(lambda m: store.save_model(run_id, m), monitor=MONITOR),
+        BestModelCheckpoint(lambda m: store.save_model(run_id, export_model(m, config)), monitor=MONITOR),
         early,
     ]
     train_start = time.time()
@@ -110,7 +110,8 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
     else:
         stop_reason = MAX_EPOCHS_REASON
 
-    store.save_model(run_id, model)  # the best validation epoch's weights, restored by EarlyStopping
+    model = export_model(model, config)  # the best epoch's weights (EarlyStopping restored them), float32
+    store.save_model(run_id, model)
     probabilities = model.predict(data.x_test, batch_size=2048, verbose=0)
     picked = probabilities[np.arange(len(data.y_test)), data.y_test]
     loss = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())

@@ -4,10 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from core.config import ACTIVATIONS, OPTIMIZERS, ConfigError, TrainConfig
+from core.hardware import describe_fast_mode
 from core.model import count_parameters, describe_layers
 from core.store import ACTIVE_STATUSES, QUEUED, StoreError, is_run_id
 from pages._components import (
-    STATUS_BADGES, job_manager, progress_text, run_results, run_store, training_charts,
+    STATUS_BADGES, job_manager, progress_text, run_results, run_store, training_charts, upscale,
 )
 
 DEFAULTS = TrainConfig()
@@ -67,6 +68,13 @@ def hyperparameter_form() -> TrainConfig | None:
                               help="Same seed, same settings: the same result.", **KEEP)
     slots["seed"] = right.empty()
 
+    left, right = st.columns(2)
+    augment = left.toggle("Augment training images", value=DEFAULTS.augment, key="augment", **KEEP,
+                          help="During training only, shift, rotate, zoom and thicken or thin each image at "
+                               "random, so the network copes with how people really draw.")
+    fast_mode = right.toggle("Fast mode (16-bit)", value=DEFAULTS.fast_mode, key="fast_mode", **KEEP,
+                             help=describe_fast_mode() + " The saved model is float32 either way.")
+
     with st.expander("Data"):
         left, right = st.columns(2)
         validation_size = left.number_input("Validation images", value=DEFAULTS.validation_size, step=500,
@@ -85,10 +93,23 @@ def hyperparameter_form() -> TrainConfig | None:
             dropout=dropout, activation=activation, optimizer=optimizer, learning_rate=learning_rate,
             batch_size=batch_size, epochs=epochs, patience=patience, seed=seed,
             validation_size=validation_size, train_limit=int(limit) if limit else None,
+            augment=augment, fast_mode=fast_mode,
         )
     except ConfigError as error:
         slots.get(error.field, slots["hidden_layers"]).error(error.message, icon=":material/error:")
         return None
+
+
+def augmented_examples(seed: int) -> None:
+    """What augmentation does: the same training digit, changed at random as the network will see it."""
+    from core.augmentation_preview import augmented_strip
+
+    originals, variants = augmented_strip(count=6, variants=3, seed=seed)
+    st.caption("Augmentation at work: each column is one training digit (top) and three random versions "
+               "the network might see instead.")
+    columns = st.columns(len(originals))
+    for column, original, versions in zip(columns, originals, variants):
+        column.image([upscale(original, 2)] + [upscale(v, 2) for v in versions], width=56)
 
 
 def model_summary(config: TrainConfig) -> None:
@@ -162,6 +183,8 @@ def finished_run(run_id: str) -> None:
 form_column, summary_column = st.columns([3, 2], gap="large")
 with form_column:
     config = hyperparameter_form()
+    if config is not None and config.augment:
+        augmented_examples(config.seed)
 with summary_column:
     if config is not None:
         model_summary(config)

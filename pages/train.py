@@ -121,7 +121,7 @@ def model_summary(config: TrainConfig) -> None:
             "output shape": [str(row.output_shape).replace("None", "batch") for row in rows],
             "parameters": [row.params for row in rows],
         }),
-        hide_index=True, width="stretch",
+        hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3,  # every layer, no scrolling
         column_config={"parameters": st.column_config.NumberColumn(format="localized")},
     )
     st.metric("Trainable parameters", f"{count_parameters(config):,}",

@@ -97,3 +97,23 @@ def test_train_watch_reload_then_draw(server, page):
     assert text.startswith("Prediction: 7"), text
     print(f"mouse-up to prediction: {one_latency * 1000:.0f} ms, {zero_latency * 1000:.0f} ms")
     assert "Traceback" not in server.log()
+
+
+def test_stop_mid_training_leaves_a_model_to_draw_with(server, page):
+    page.goto(f"{server.url}/train")
+    wait_idle(page)
+    set_number(page, "Hidden layers", 1)
+    set_number(page, "Layer 1 units", 128)
+    set_number(page, "Max epochs", 50)
+    page.get_by_text("Data", exact=True).click()
+    set_number(page, "Training images (0 = all)", 12000)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text(re.compile(r"Epoch [2-9] of 50")).first.wait_for(timeout=90_000)
+    page.get_by_role("button", name="Stop training").click()
+    page.get_by_text("Held-out test results").wait_for(timeout=60_000)
+    assert page.get_by_text("You stopped it", exact=False).count() >= 1
+    page.get_by_role("button", name="Draw digits for this model").click()
+    page.locator("canvas.upper-canvas").wait_for()
+    text, _ = prediction_after(page, ONE, None)
+    assert text.startswith("Prediction: 1"), text
+    assert "Traceback" not in server.log()

@@ -20,6 +20,7 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from core.config import TrainConfig
 from core.store import CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, STOPPED, RunStore
@@ -128,6 +129,9 @@ class TrainingJob:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._worker: subprocess.Popen | None = None
+        # Called as the job ends, before anyone waiting on it wakes: the manager frees its slot here,
+        # so a finished job is never still listed as active.
+        self.on_finish: Callable[["TrainingJob"], None] | None = None
 
     # --- control ------------------------------------------------------
     def stop(self) -> None:
@@ -199,6 +203,8 @@ class TrainingJob:
         self.error = outcome.get("error")
         self.metrics = outcome.get("metrics")
         self.finished = time.time()
+        if self.on_finish is not None:
+            self.on_finish(self)
         self._done.set()
 
     def _handle(self, event: dict) -> dict | None:
@@ -297,13 +303,20 @@ class JobManager:
             threading.Thread(target=self._work, args=(job,), name=f"train-{job.run_id}", daemon=True).start()
 
     def _work(self, job: TrainingJob) -> None:
+        job.on_finish = self._finished
         try:
             job.run()
         finally:
-            with self._lock:
-                self._running.pop(job.run_id, None)
-                self._forget_old()
-                self._start_ready()
+            if not job.done:  # run() broke before its end: still free the slot and wake the waiters
+                log.error("training run %s ended abnormally", job.run_id)
+                self._finished(job)
+                job._done.set()
+
+    def _finished(self, job: TrainingJob) -> None:
+        with self._lock:
+            self._running.pop(job.run_id, None)
+            self._forget_old()
+            self._start_ready()
 
     def _forget_old(self) -> None:
         finished = [run_id for run_id, job in self._jobs.items() if job.done]

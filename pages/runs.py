@@ -80,7 +80,8 @@ if len(chosen) >= 2:
 
 st.divider()
 st.subheader("One run in detail")
-run = st.selectbox("Run", runs, format_func=lambda r: f"{r.display_name} · {r.status}", key="detail_run")
+# Labelled by name only: a label that changed with the status would reset the choice mid-training.
+run = st.selectbox("Run", runs, format_func=lambda r: r.display_name, key="detail_run")
 st.markdown(f"#### `{run.run_id}` {STATUS_BADGES.get(run.status, run.status)}")
 training_charts(store.load_batches(run.run_id), store.load_history(run.run_id), run.config.epochs, key="detail")
 if run.metrics:

@@ -125,6 +125,8 @@ def export_model(model, config: TrainConfig):
     """
     import keras
 
+    if not config.augment and not config.fast_mode:
+        return model  # already plain: rebuilding would only cost time at every checkpoint
     plain = build_model(config.replace(augment=False, fast_mode=False))
     trained = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     for target, source in zip((l for l in plain.layers if isinstance(l, keras.layers.Dense)), trained):

@@ -1,20 +1,11 @@
 """The training engine with real Keras on small data."""
 
-import time
 
 import numpy as np
 
 from core.store import CANCELLED, COMPLETED, QUEUED, RUNNING, STOPPED
 from core.training import USER_REASON, JobManager, shared_manager
-
-
-def wait_until(predicate, timeout=60.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
+from tests.waiting import wait_until
 
 
 def load(path):

@@ -94,3 +94,11 @@ def page(browser, tmp_path):
 def wait_idle(page) -> None:
     """Wait until Streamlit has finished running the script for the last action."""
     page.wait_for_selector("[data-test-script-state='notRunning']", state="attached")
+
+
+def set_number(page, label: str, value) -> None:
+    """Type a value into a number field and let the script rerun."""
+    field = page.get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    wait_idle(page)

@@ -8,14 +8,8 @@ import time
 
 from core.inference import Classifier
 from core.store import RunStore
-from tests.e2e.conftest import Server, wait_idle
-
-
-def set_number(page, label: str, value) -> None:
-    field = page.get_by_label(label, exact=True)
-    field.fill(str(value))
-    field.press("Enter")
-    wait_idle(page)
+from tests.e2e.conftest import Server, set_number, wait_idle
+from tests.waiting import wait_until
 
 
 def small_training(page, url: str, epochs: int, limit: int, units: int = 64) -> None:
@@ -33,15 +27,6 @@ def small_training(page, url: str, epochs: int, limit: int, units: int = 64) -> 
 
 def history_lines(store: RunStore, run_id: str) -> int:
     return len(store.load_history(run_id))
-
-
-def wait_for(predicate, timeout: float = 60) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def worker_pids() -> list[int]:
@@ -64,15 +49,15 @@ def test_kill_9_during_training_leaves_an_interrupted_run_with_its_best_model(tm
     try:
         small_training(page, server.url, epochs=40, limit=20_000)
         run_id = page.url.split("run=")[1]
-        assert wait_for(lambda: history_lines(store, run_id) >= 2)
+        assert wait_until(lambda: history_lines(store, run_id) >= 2)
         os.kill(server.process.pid, signal.SIGKILL)  # the server only: its worker must notice and end
         server.process.wait(10)
-        assert wait_for(lambda: not worker_pids(), timeout=20), "the training worker outlived its server"
+        assert wait_until(lambda: not worker_pids(), timeout=20), "the training worker outlived its server"
     finally:
         server.stop()
 
     # The worker may still be tearing down for a moment after its command line is gone.
-    assert wait_for(lambda: store.info(run_id).status == "interrupted", timeout=20), store.info(run_id).status
+    assert wait_until(lambda: store.info(run_id).status == "interrupted", timeout=20), store.info(run_id).status
     info = store.info(run_id)
     assert history_lines(store, run_id) >= 2
     assert info.has_model
@@ -101,7 +86,7 @@ def test_kills_at_any_moment_never_leave_a_listed_model_that_does_not_load(tmp_p
     for delay in (4.0, 4.3, 4.6, 4.9, 5.2):
         job = manager.submit(TrainConfig(hidden_layers=(64,), epochs=200, patience=0, train_limit=100,
                                          batch_size=100, validation_size=1_000))
-        assert wait_for(lambda: job._worker is not None and job.log.snapshot()[1], timeout=60)
+        assert wait_until(lambda: job._worker is not None and job.log.snapshot()[1], timeout=60)
         time.sleep(delay - 4.0)
         os.kill(job._worker.pid, signal.SIGKILL)
         assert job.wait(30)

@@ -4,14 +4,7 @@ import math
 import re
 import time
 
-from tests.e2e.conftest import wait_idle
-
-
-def set_number(page, label: str, value) -> None:
-    field = page.get_by_label(label, exact=True)
-    field.fill(str(value))
-    field.press("Enter")
-    wait_idle(page)
+from tests.e2e.conftest import set_number, wait_idle
 
 
 def stroke(page, points) -> float:

@@ -14,7 +14,7 @@ def run() -> None:
         st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
     ])
     with st.sidebar:
-        training_status_sidebar()
+        training_status_sidebar(on_train_page=page.url_path == "train")
     page.run()
 
 

@@ -84,6 +84,15 @@ class TrainConfig:
     def replace(self, **changes) -> "TrainConfig":
         return TrainConfig.from_dict({**self.to_dict(), **changes})
 
+    def summary(self) -> str:
+        """One line a learner can read: the shape of the network and how it learns."""
+        shape = " → ".join(str(n) for n in (784, *self.hidden_layers, 10))
+        parts = [shape, self.activation, f"dropout {self.dropout:g}",
+                 f"{self.optimizer} at learning rate {self.learning_rate:g}", f"batch {self.batch_size}",
+                 f"{training_images(self):,} training images"]
+        parts += ["augmented"] * self.augment + ["fast mode"] * self.fast_mode
+        return " · ".join(parts)
+
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)

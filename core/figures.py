@@ -51,7 +51,10 @@ def training_curves(batches: list[dict], epochs: list[dict], max_epochs: int | N
     ticks = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5]
     figure.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], row=1, col=1)
     figure.update_yaxes(tickformat=".1%", row=1, col=2)
-    figure.update_layout(**{**_LAYOUT, "height": 360, "margin": dict(l=10, r=10, t=30, b=10)})
+    # Fixed margins with room for the tick labels and the legend: letting Plotly grow them to fit
+    # ("autoexpand") measures the text and then draws the whole figure a second time, on every redraw.
+    figure.update_layout(height=360, margin=dict(l=50, r=10, t=30, b=85, autoexpand=False),
+                         legend=dict(orientation="h", x=0, y=-0.22, yanchor="top"))
     return figure
 
 

@@ -13,7 +13,7 @@ from streamlit.runtime.scriptrunner import script_runner
 
 from core import figures
 from core.data import bundled_mnist
-from core.store import COMPLETED, FAILED, INTERRUPTED, QUEUED, RUNNING, STOPPED, RunStore
+from core.store import COMPLETED, FAILED, INTERRUPTED, QUEUED, RUNNING, STOPPED, RunStore, is_run_id
 from core.training import STOP_REASONS, JobManager, TrainingJob, format_duration, shared_manager
 
 # Until some session has called st.navigation, Streamlit treats pages/ as a legacy multipage folder and
@@ -60,9 +60,30 @@ def progress_text(job: TrainingJob) -> str:
             f"elapsed {format_duration(progress.elapsed)} · about {format_duration(progress.eta)} left")
 
 
-@st.fragment(run_every=1.0)
-def training_status_sidebar() -> None:
-    """On every page: what is training now and what waits, refreshed each second."""
+def train_page_run_id() -> str | None:
+    """The run the Train page shows: from the URL (survives a reload), else the newest active one."""
+    run_id = st.query_params.get("run")
+    if run_id and is_run_id(run_id):
+        return run_id
+    active = job_manager().active()
+    return active[0].run_id if active else None
+
+
+def training_status_sidebar(on_train_page: bool) -> None:
+    """On every page: what is training now and what waits, refreshed each second.
+
+    Not on the Train page while it shows a live run: that page already polls twice a second, and
+    every extra rerun costs the browser CPU that the training on this machine may need.
+    """
+    run_id = train_page_run_id() if on_train_page else None
+    if run_id and job_manager().is_active(run_id):
+        st.caption("TRAINING")
+        st.caption("Its progress is on this page.")
+    else:
+        st.fragment(_training_status, run_every=1.0)()
+
+
+def _training_status() -> None:
     manager = job_manager()
     active = manager.active()
     st.caption("TRAINING")

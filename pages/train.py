@@ -6,9 +6,9 @@ import streamlit as st
 from core.config import ACTIVATIONS, OPTIMIZERS, ConfigError, TrainConfig
 from core.hardware import describe_fast_mode
 from core.model import count_parameters, describe_layers
-from core.store import ACTIVE_STATUSES, QUEUED, StoreError, is_run_id
+from core.store import ACTIVE_STATUSES, QUEUED, StoreError
 from pages._components import (
-    STATUS_BADGES, job_manager, progress_text, run_results, run_store, training_charts, upscale,
+    STATUS_BADGES, job_manager, progress_text, run_results, run_store, train_page_run_id, training_charts, upscale,
 )
 
 DEFAULTS = TrainConfig()
@@ -75,15 +75,14 @@ def hyperparameter_form() -> TrainConfig | None:
     fast_mode = right.toggle("Fast mode (16-bit)", value=DEFAULTS.fast_mode, key="fast_mode", **KEEP,
                              help=describe_fast_mode() + " The saved model is float32 either way.")
 
-    with st.expander("Data"):
-        left, right = st.columns(2)
-        validation_size = left.number_input("Validation images", value=DEFAULTS.validation_size, step=500,
-                                            key="validation_size", help="Held back from training to choose "
-                                            "the best epoch. The 10,000 test images are never used.", **KEEP)
-        slots["validation_size"] = left.empty()
-        limit = right.number_input("Training images (0 = all)", value=0, step=1000, key="train_limit",
-                                   help="Train on fewer images for a quick experiment.", **KEEP)
-        slots["train_limit"] = right.empty()
+    left, right = st.columns(2)
+    validation_size = left.number_input("Validation images", value=DEFAULTS.validation_size, step=500,
+                                        key="validation_size", help="Held back from training to choose "
+                                        "the best epoch. The 10,000 test images are never used.", **KEEP)
+    slots["validation_size"] = left.empty()
+    limit = right.number_input("Training images (0 = all)", value=0, step=1000, key="train_limit",
+                               help="Train on fewer images for a quick experiment.", **KEEP)
+    slots["train_limit"] = right.empty()
 
     try:
         # A count outside 1..6 still reaches the engine, so its message explains the range.
@@ -128,15 +127,6 @@ def model_summary(config: TrainConfig) -> None:
               help="Every weight and bias the network will learn.")
 
 
-def current_run_id() -> str | None:
-    """The run this page shows: from the URL (survives a reload), else the newest active one."""
-    run_id = st.query_params.get("run")
-    if run_id and is_run_id(run_id):
-        return run_id
-    active = manager.active()
-    return active[0].run_id if active else None
-
-
 def live_training(run_id: str, polling: bool) -> None:
     """Progress, Stop and the curves; polled by a fragment while the job is queued or running."""
     job = manager.get(run_id)
@@ -145,6 +135,7 @@ def live_training(run_id: str, polling: bool) -> None:
             st.rerun()  # the run just ended: redraw the whole page with its results
         return
     st.markdown(f"#### Run `{run_id}` {STATUS_BADGES[job.status]}")
+    st.caption(job.config.summary())
     if job.status == QUEUED:
         st.info(f"Waiting: {manager.jobs_ahead(run_id)} ahead in the queue. It starts on its own; "
                 "you can leave this page and come back.", icon=":material/hourglass_empty:")
@@ -161,9 +152,10 @@ def finished_run(run_id: str) -> None:
     try:
         info = store.info(run_id)
     except StoreError:
-        st.warning("That run no longer exists. Start a new one above.", icon=":material/search_off:")
+        st.warning("That run no longer exists. Start a new one with the settings above.", icon=":material/search_off:")
         return
     st.markdown(f"#### Run `{run_id}` {STATUS_BADGES.get(info.status, info.status)}")
+    st.caption(info.config.summary())
     if info.status == "failed":
         st.error(f"Training failed: {info.error}\n\nCheck the settings, free some disk space if the message "
                  "mentions it, and start again. Nothing half-saved was kept.", icon=":material/error:")
@@ -180,34 +172,53 @@ def finished_run(run_id: str) -> None:
             st.switch_page("pages/draw.py", query_params={"run": run_id})
 
 
-form_column, summary_column = st.columns([3, 2], gap="large")
-with form_column:
-    config = hyperparameter_form()
-    if config is not None and config.augment:
-        augmented_examples(config.seed)
-with summary_column:
-    if config is not None:
-        model_summary(config)
-    run_id = current_run_id()
-    job = manager.get(run_id) if run_id else None
-    busy = job is not None and job.status in ACTIVE_STATUSES
-    if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=config is None or busy,
-                 help="Fix the highlighted setting first." if config is None else None):
+def start_button(config: TrainConfig | None, shown_job) -> None:
+    """Start, or queue behind the trainings already running; one active run per browser tab."""
+    started = st.session_state.setdefault("started_runs", set())
+    own_run_active = shown_job is not None and shown_job.status in ACTIVE_STATUSES and shown_job.run_id in started
+    help_text = ("Fix the highlighted setting first." if config is None else
+                 "Your run is still training: stop it or let it finish first." if own_run_active else None)
+    if st.button("Start training", type="primary", icon=":material/play_arrow:",
+                 disabled=config is None or own_run_active, help=help_text):
         try:
             job = manager.submit(config)
         except StoreError as error:
             st.error(str(error), icon=":material/error:")
         else:
+            started.add(job.run_id)
             # Through navigation, so the run id lands in the URL and a reload finds the run again.
             st.switch_page("pages/train.py", query_params={"run": job.run_id})
+    ahead = len(manager.active())
+    if ahead and not own_run_active:
+        st.caption(f"{ahead} training{'s' * (ahead > 1)} already running or waiting on this server: yours "
+                   "will wait in the queue and start on its own.")
     if config is not None and config != DEFAULTS:
         st.caption("Defaults: 2 layers of 512, ReLU, dropout 0.2 — the classic Keras MNIST network.")
 
-st.divider()
+
+run_id = train_page_run_id()
+job = manager.get(run_id) if run_id else None
+# A page opened on a run (after Start, a reload, a link) shows that run first, its settings folded away.
+watching = run_id is not None and st.query_params.get("run") == run_id
+settings = (st.expander("Settings: change them to start a new training", icon=":material/tune:") if watching
+            else st.container())
+with settings:
+    form_column, summary_column = st.columns([3, 2], gap="large")
+    with form_column:
+        config = hyperparameter_form()
+        if config is not None and config.augment:
+            augmented_examples(config.seed)
+    with summary_column:
+        if config is not None:
+            model_summary(config)
+        start_button(config, job)
+
+if not watching:
+    st.divider()
 if run_id is None:
     st.info("No training yet. Press **Start training**: the default network reaches about 98% "
             "on the test set in about a minute.", icon=":material/lightbulb:")
-elif (job := manager.get(run_id)) is not None and not job.done:
+elif job is not None and not job.done:
     st.fragment(live_training, run_every=POLL_SECONDS)(run_id, polling=True)
 else:
     finished_run(run_id)

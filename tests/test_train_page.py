@@ -131,3 +131,30 @@ def test_a_disk_full_save_shows_a_clear_message_and_keeps_the_earlier_model(runs
     app.run()
     message = " ".join(e.value for e in app.error)
     assert "No space left on device" in message and "Free some disk space" in message
+
+
+def test_a_second_tab_queues_its_training_and_sees_how_many_are_ahead(runs_dir):
+    first = small_run(train_page(), epochs=50, limit=5_000, batch=10)
+    next(b for b in first.button if b.label == "Start training").click().run()
+    first_id = first.query_params["run"]
+    first_id = first_id[0] if isinstance(first_id, list) else first_id
+    manager = shared_manager(RunStore(runs_dir))
+    try:
+        # Another tab is another session: it sees the run in progress and may queue its own behind it.
+        second = small_run(train_page(), epochs=1, limit=1_000)
+        assert "1 training already running or waiting on this server" in texts(second)
+        start = next(b for b in second.button if b.label == "Start training")
+        assert not start.disabled
+        start.click().run()
+        second_id = second.query_params["run"]
+        second_id = second_id[0] if isinstance(second_id, list) else second_id
+        assert second_id != first_id and manager.get(second_id).status == "queued"
+        second.run()
+        assert "Waiting: 1 ahead in the queue" in texts(second)
+        # The first tab cannot start a second run of its own by accident while its run trains.
+        first.run()
+        assert next(b for b in first.button if b.label == "Start training").disabled
+    finally:
+        manager.stop(first_id)
+    assert manager.get(first_id).wait(60)
+    assert manager.get(second_id).wait(120) and manager.get(second_id).status == "completed"

@@ -19,7 +19,6 @@ def small_training(page, url: str, epochs: int, limit: int, units: int = 64) -> 
     set_number(page, "Layer 1 units", units)
     set_number(page, "Max epochs", epochs)
     set_number(page, "Early-stopping patience", 0)
-    page.get_by_text("Data", exact=True).click()
     set_number(page, "Training images (0 = all)", limit)
     page.get_by_role("button", name="Start training").click()
     page.wait_for_url(re.compile(r"run="))

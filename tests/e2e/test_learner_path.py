@@ -48,7 +48,6 @@ def test_train_watch_reload_then_draw(server, page):
     set_number(page, "Hidden layers", 1)
     set_number(page, "Layer 1 units", 128)
     set_number(page, "Max epochs", 4)
-    page.get_by_text("Data", exact=True).click()
     set_number(page, "Training images (0 = all)", 12000)
     page.get_by_text("101,770").wait_for()  # the summary follows the form: 784*128+128 + 128*10+10
     page.get_by_role("button", name="Start training").click()
@@ -98,7 +97,6 @@ def test_stop_mid_training_leaves_a_model_to_draw_with(server, page):
     set_number(page, "Hidden layers", 1)
     set_number(page, "Layer 1 units", 128)
     set_number(page, "Max epochs", 50)
-    page.get_by_text("Data", exact=True).click()
     set_number(page, "Training images (0 = all)", 12000)
     page.get_by_role("button", name="Start training").click()
     page.get_by_text(re.compile(r"Epoch [2-9] of 50")).first.wait_for(timeout=90_000)

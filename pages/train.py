@@ -199,19 +199,22 @@ def start_button(config: TrainConfig | None, shown_job) -> None:
 run_id = train_page_run_id()
 job = manager.get(run_id) if run_id else None
 # A page opened on a run (after Start, a reload, a link) shows that run first, its settings folded away.
+# Folded, they are not built at all (opening them reruns the page): the browser redraws every element
+# on the page at each live update, on cores that may also be training.
 watching = run_id is not None and st.query_params.get("run") == run_id
-settings = (st.expander("Settings: change them to start a new training", icon=":material/tune:") if watching
-            else st.container())
-with settings:
-    form_column, summary_column = st.columns([3, 2], gap="large")
-    with form_column:
-        config = hyperparameter_form()
-        if config is not None and config.augment:
-            augmented_examples(config.seed)
-    with summary_column:
-        if config is not None:
-            model_summary(config)
-        start_button(config, job)
+settings = (st.expander("Settings: change them to start a new training", icon=":material/tune:",
+                        key="settings_open", on_change="rerun") if watching else st.container())
+if not watching or settings.open:
+    with settings:
+        form_column, summary_column = st.columns([3, 2], gap="large")
+        with form_column:
+            config = hyperparameter_form()
+            if config is not None and config.augment:
+                augmented_examples(config.seed)
+        with summary_column:
+            if config is not None:
+                model_summary(config)
+            start_button(config, job)
 
 if not watching:
     st.divider()

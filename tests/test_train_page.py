@@ -152,9 +152,26 @@ def test_a_second_tab_queues_its_training_and_sees_how_many_are_ahead(runs_dir):
         second.run()
         assert "Waiting: 1 ahead in the queue" in texts(second)
         # The first tab cannot start a second run of its own by accident while its run trains.
+        first.session_state["settings_open"] = True
         first.run()
         assert next(b for b in first.button if b.label == "Start training").disabled
     finally:
         manager.stop(first_id)
     assert manager.get(first_id).wait(60)
     assert manager.get(second_id).wait(120) and manager.get(second_id).status == "completed"
+
+
+def test_the_run_shows_first_with_its_settings_folded_and_kept(runs_dir):
+    app = small_run(train_page(), epochs=1, limit=1_000)
+    next(b for b in app.button if b.label == "Start training").click().run()
+    run_id = app.query_params["run"]
+    run_id = run_id[0] if isinstance(run_id, list) else run_id
+    try:
+        assert "784 → 32 → 10" in texts(app)  # the run's own settings, in one line
+        assert [e.label for e in app.expander] == ["Settings: change them to start a new training"]
+        assert len(app.number_input) == 0  # folded settings are not built while the run is watched
+        app.session_state["settings_open"] = True  # the learner opens them
+        app.run()
+        assert app.number_input(key="units_0").value == 32 and app.number_input(key="train_limit").value == 1_000
+    finally:
+        assert shared_manager(RunStore(runs_dir)).get(run_id).wait(120)

@@ -70,7 +70,7 @@ def test_train_watch_reload_then_draw(server, page):
     assert page.url == run_url
 
     page.get_by_text("Held-out test results").wait_for(timeout=120_000)
-    assert page.get_by_text("Test accuracy").is_visible()
+    page.get_by_text("Test accuracy").wait_for(timeout=10_000)  # the metrics render just after the heading
     assert "Traceback" not in server.log()
 
     page.get_by_role("button", name="Draw digits for this model").click()

@@ -31,6 +31,13 @@ def texts(app: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def start(app: AppTest) -> str:
+    """Press Start; returns the new run's id, which the page put in its URL."""
+    next(b for b in app.button if b.label == "Start training").click().run()
+    run_id = app.query_params["run"]
+    return run_id[0] if isinstance(run_id, list) else run_id
+
+
 def small_run(app: AppTest, epochs: int, limit: int, batch: int = 100) -> AppTest:
     app.number_input(key="n_layers").set_value(1)
     app.number_input(key="units_0").set_value(32)
@@ -64,8 +71,7 @@ def test_an_invalid_value_shows_its_message_and_starts_nothing(runs_dir, key, va
 
 def test_a_tiny_training_runs_to_the_end_and_shows_held_out_results(runs_dir):
     app = small_run(train_page(), epochs=2, limit=1_000)
-    next(b for b in app.button if b.label == "Start training").click().run()
-    run_id = app.query_params["run"][0] if isinstance(app.query_params["run"], list) else app.query_params["run"]
+    run_id = start(app)
     job = shared_manager(RunStore(runs_dir)).get(run_id)
     assert job.wait(120) and job.status == "completed", job.error
     app.run()
@@ -79,9 +85,7 @@ def test_a_tiny_training_runs_to_the_end_and_shows_held_out_results(runs_dir):
 
 def test_stop_during_a_run_ends_it_stopped_with_a_usable_model(runs_dir):
     app = small_run(train_page(), epochs=50, limit=5_000, batch=10)
-    next(b for b in app.button if b.label == "Start training").click().run()
-    run_id = app.query_params["run"]
-    run_id = run_id[0] if isinstance(run_id, list) else run_id
+    run_id = start(app)
     job = shared_manager(RunStore(runs_dir)).get(run_id)
     deadline = time.time() + 60
     while len(job.log.snapshot()[0]) < 20 and time.time() < deadline:
@@ -135,19 +139,14 @@ def test_a_disk_full_save_shows_a_clear_message_and_keeps_the_earlier_model(runs
 
 def test_a_second_tab_queues_its_training_and_sees_how_many_are_ahead(runs_dir):
     first = small_run(train_page(), epochs=50, limit=5_000, batch=10)
-    next(b for b in first.button if b.label == "Start training").click().run()
-    first_id = first.query_params["run"]
-    first_id = first_id[0] if isinstance(first_id, list) else first_id
+    first_id = start(first)
     manager = shared_manager(RunStore(runs_dir))
     try:
         # Another tab is another session: it sees the run in progress and may queue its own behind it.
         second = small_run(train_page(), epochs=1, limit=1_000)
         assert "1 training already running or waiting on this server" in texts(second)
-        start = next(b for b in second.button if b.label == "Start training")
-        assert not start.disabled
-        start.click().run()
-        second_id = second.query_params["run"]
-        second_id = second_id[0] if isinstance(second_id, list) else second_id
+        assert not next(b for b in second.button if b.label == "Start training").disabled
+        second_id = start(second)
         assert second_id != first_id and manager.get(second_id).status == "queued"
         second.run()
         assert "Waiting: 1 ahead in the queue" in texts(second)
@@ -163,9 +162,7 @@ def test_a_second_tab_queues_its_training_and_sees_how_many_are_ahead(runs_dir):
 
 def test_the_run_shows_first_with_its_settings_folded_and_kept(runs_dir):
     app = small_run(train_page(), epochs=1, limit=1_000)
-    next(b for b in app.button if b.label == "Start training").click().run()
-    run_id = app.query_params["run"]
-    run_id = run_id[0] if isinstance(run_id, list) else run_id
+    run_id = start(app)
     try:
         assert "784 → 32 → 10" in texts(app)  # the run's own settings, in one line
         assert [e.label for e in app.expander] == ["Settings: change them to start a new training"]

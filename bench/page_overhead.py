@@ -2,9 +2,9 @@
 
 A real server and a headless Chromium on this same machine: the page is open
 on the live run, polling, and redrawing its chart, while the worker trains.
-Four ways, interleaved (plain, engine, watched, watched from "elsewhere",
-plain, ...), the first epoch of each run left out:
+Four ways, in a new random order each repeat, the first epoch of each run left out:
 
+- plain: `model.fit` alone, in a fresh process;
 - engine: the app's training engine with no page open (worker process,
   streaming, checkpoints), polled as the page would;
 - watched: the browser at normal priority on the same cores, as when a learner
@@ -24,14 +24,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from bench.training_overhead import engine_epoch_times, plain_epoch_times
+from bench.training_overhead import engine_epoch_times
 from core.config import TrainConfig
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server, set_number, wait_idle
 
@@ -123,11 +126,23 @@ def watched_epoch_times(page, server: Server, runs_dir: Path, config: TrainConfi
             "cpu": used, "seconds": watched}
 
 
+def plain_epoch_times_in_a_process(config: TrainConfig) -> list[float]:
+    """Plain `model.fit` in a fresh Python process, like each of the app's trainings (a worker process):
+    the bench's own process also drives two browsers and has trained before."""
+    code = ("import json, sys; from core.config import TrainConfig; from bench.training_overhead import "
+            "plain_epoch_times; print(json.dumps(plain_epoch_times(TrainConfig.from_dict(json.loads(sys.argv[1])))))")
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(config.to_dict())], capture_output=True,
+                          text=True, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def measure(repeats: int = 2, epochs: int = 4) -> dict:
     from playwright.sync_api import sync_playwright
 
     config = TrainConfig(epochs=epochs, patience=0)
-    plain, engine, watched, elsewhere, rates, cpu, seconds = [], [], [], [], [], Counter(), 0.0
+    times: dict[str, list[float]] = {way: [] for way in ("plain", "engine", "watched", "elsewhere")}
+    rates, cpu, seconds = [], Counter(), 0.0
+    order = random.Random(0)
     with tempfile.TemporaryDirectory() as folder:
         runs_dir = Path(folder) / "runs"
         server = Server(runs_dir, Path(folder) / "server.log").start()
@@ -136,29 +151,34 @@ def measure(repeats: int = 2, epochs: int = 4) -> dict:
                 browser, page = launch_browser(playwright)
                 far_browser, far_page = launch_browser(playwright, nice=19)
                 for _ in range(repeats):
-                    plain += plain_epoch_times(config)
-                    engine += engine_epoch_times(config, str(runs_dir))[0]
-                    result = watched_epoch_times(page, server, runs_dir, config)
-                    page.goto("about:blank")  # closed while the others train
-                    watched += result["epochs"]
-                    rates.append(result["updates_per_s"])
-                    cpu += result["cpu"]
-                    seconds += result["seconds"]
-                    elsewhere += watched_epoch_times(far_page, server, runs_dir, config)["epochs"]
-                    far_page.goto("about:blank")
+                    # A new order each repeat, so a drift of the machine's speed does not favour one way.
+                    for way in order.sample(list(times), len(times)):
+                        if way == "plain":
+                            times[way] += plain_epoch_times_in_a_process(config)
+                        elif way == "engine":
+                            times[way] += engine_epoch_times(config, str(runs_dir))[0]
+                        else:
+                            tab = page if way == "watched" else far_page
+                            result = watched_epoch_times(tab, server, runs_dir, config)
+                            tab.goto("about:blank")  # closed while the others train
+                            times[way] += result["epochs"]
+                            if way == "watched":
+                                rates.append(result["updates_per_s"])
+                                cpu += result["cpu"]
+                                seconds += result["seconds"]
                 browser.close()
                 far_browser.close()
         finally:
             server.stop()
-    plain_median = statistics.median(plain)
+    median = {way: statistics.median(values) for way, values in times.items()}
     return {
-        "plain_epoch_s": plain_median, "engine_epoch_s": statistics.median(engine),
-        "engine_ratio": statistics.median(engine) / plain_median, "watched_epoch_s": statistics.median(watched),
-        "ratio": statistics.median(watched) / plain_median,
-        "elsewhere_epoch_s": statistics.median(elsewhere), "elsewhere_ratio": statistics.median(elsewhere) / plain_median,
+        "plain_epoch_s": median["plain"], "engine_epoch_s": median["engine"],
+        "engine_ratio": median["engine"] / median["plain"], "watched_epoch_s": median["watched"],
+        "ratio": median["watched"] / median["plain"],
+        "elsewhere_epoch_s": median["elsewhere"], "elsewhere_ratio": median["elsewhere"] / median["plain"],
         "chart_updates_per_s": statistics.median(rates),
         "cores_used": {role: used / seconds for role, used in sorted(cpu.items())},
-        "epochs_measured": len(plain),
+        "epochs_measured": len(times["plain"]), "epoch_times": times,
     }
 
 
@@ -176,6 +196,8 @@ def main() -> None:
     print(f"engine / plain           {result['engine_ratio']:.3f}")
     print(f"watched / plain          {result['ratio']:.3f}  over {result['epochs_measured']} epochs each")
     print(f"elsewhere / plain        {result['elsewhere_ratio']:.3f}")
+    for way, values in result["epoch_times"].items():
+        print(f"  {way:10s} epochs (s): " + " ".join(f"{v:.2f}" for v in sorted(values)))
     print("cores used while watching: " + ", ".join(f"{role} {share:.2f}" for role, share
                                                    in result["cores_used"].items()))
 

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server, wait_idle
+from tests.e2e.conftest import Server, launch_chromium, wait_idle
 
 ONE = [(140, 45), (140, 235)]
 
@@ -28,10 +28,7 @@ def measure(runs_dir: Path, repeats: int = 7) -> dict:
         server = Server(Path(runs_dir), Path(folder) / "server.log").start()
         try:
             with sync_playwright() as playwright:
-                options = {"args": CHROMIUM_ARGS}
-                if Path(CHROMIUM).exists():
-                    options["executable_path"] = CHROMIUM
-                browser = playwright.chromium.launch(**options)
+                browser = launch_chromium(playwright)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 page.goto(f"{server.url}/draw")
                 wait_idle(page)

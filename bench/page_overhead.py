@@ -36,7 +36,7 @@ from pathlib import Path
 
 from bench.training_overhead import engine_epoch_times
 from core.config import TrainConfig
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server, set_number, wait_idle
+from tests.e2e.conftest import Server, launch_chromium, set_number, wait_idle
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -56,10 +56,7 @@ def _read(path: str) -> bytes:
 def launch_browser(playwright, nice: int = 0):
     """A headless Chromium; with `nice`, all its processes (and the renderers it forks later) run at that priority."""
     before = chromium_pids()
-    options = {"args": CHROMIUM_ARGS}
-    if Path(CHROMIUM).exists():
-        options["executable_path"] = CHROMIUM
-    browser = playwright.chromium.launch(**options)
+    browser = launch_chromium(playwright)
     for pid in chromium_pids() - before if nice else ():
         try:
             os.setpriority(os.PRIO_PROCESS, pid, nice)

@@ -15,6 +15,10 @@ class FastModeSupport:
     reason: str  # shown next to the switch
 
 
+def _bfloat16_reason(units: list[str]) -> str:
+    return f"This CPU has bfloat16 units ({', '.join(units)}): hidden layers compute in bfloat16."
+
+
 def cpu_bfloat16_units() -> list[str]:
     """Names of the CPU's bfloat16 instruction sets (Linux /proc/cpuinfo; empty elsewhere)."""
     try:
@@ -37,8 +41,7 @@ def fast_mode_support() -> FastModeSupport:
         pass
     units = cpu_bfloat16_units()
     if units:
-        return FastModeSupport(True, "mixed_bfloat16",
-                               f"This CPU has bfloat16 units ({', '.join(units)}): hidden layers compute in bfloat16.")
+        return FastModeSupport(True, "mixed_bfloat16", _bfloat16_reason(units))
     return FastModeSupport(False, None, "No GPU and no bfloat16 units on this CPU: training stays in float32.")
 
 
@@ -46,5 +49,5 @@ def describe_fast_mode() -> str:
     """What fast mode would do here, without importing TensorFlow (for the form)."""
     units = cpu_bfloat16_units()
     if units:
-        return f"This CPU has bfloat16 units ({', '.join(units)}): hidden layers compute in bfloat16."
+        return _bfloat16_reason(units)
     return "Uses float16 on a GPU; this CPU has no bfloat16 units, so without a GPU training stays float32."

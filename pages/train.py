@@ -99,11 +99,17 @@ def hyperparameter_form() -> TrainConfig | None:
         return None
 
 
-def augmented_examples(seed: int) -> None:
-    """What augmentation does: the same training digit, changed at random as the network will see it."""
+@st.cache_data(max_entries=8, show_spinner=False)
+def cached_augmented_strip(seed: int):
+    """Cached per seed: the examples are the same on every rerun of the form, and computing them costs TF."""
     from core.augmentation_preview import augmented_strip
 
-    originals, variants = augmented_strip(count=6, variants=3, seed=seed)
+    return augmented_strip(count=6, variants=3, seed=seed)
+
+
+def augmented_examples(seed: int) -> None:
+    """What augmentation does: the same training digit, changed at random as the network will see it."""
+    originals, variants = cached_augmented_strip(seed)
     st.caption("Augmentation at work: each column is one training digit (top) and three random versions "
                "the network might see instead.")
     columns = st.columns(len(originals))

@@ -62,6 +62,14 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
 
+def launch_chromium(playwright):
+    """Debian's headless Chromium with the flags this machine needs (Playwright's own where it is missing)."""
+    options = {"args": CHROMIUM_ARGS}
+    if Path(CHROMIUM).exists():
+        options["executable_path"] = CHROMIUM
+    return playwright.chromium.launch(**options)
+
+
 @pytest.fixture
 def server(tmp_path):
     server = Server(tmp_path / "runs", tmp_path / "server.log").start()
@@ -73,10 +81,7 @@ def server(tmp_path):
 def browser():
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as playwright:
-        options = {"args": CHROMIUM_ARGS}
-        if Path(CHROMIUM).exists():
-            options["executable_path"] = CHROMIUM
-        browser = playwright.chromium.launch(**options)
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
 

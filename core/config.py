@@ -1,4 +1,10 @@
-"""Training configuration: every knob of the MLP, checked before anything runs.
+"""Training configuration: every knob of the MLP, declared once and checked before anything runs.
+
+`SETTINGS` is the one table of settings, like TensorFlow Playground's `PROPS`:
+each row says a setting's name, label, help, limits, default, form step and
+command-line flag. Validation, the Train page's form, the CLI's flags and the
+README's list all read it, so adding a setting is one row here plus its use in
+the model or the worker.
 
 Defaults reproduce the classic Keras MNIST MLP (784-512-512-10, ReLU,
 dropout 0.2, softmax: 669,706 parameters).
@@ -6,15 +12,16 @@ dropout 0.2, softmax: 669,706 parameters).
 
 from __future__ import annotations
 
+import argparse
 import math
 from dataclasses import asdict, dataclass, fields
+from typing import Callable
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 MAX_LAYERS = 6
 MAX_UNITS = 4096
-MAX_EPOCHS = 200
-MAX_BATCH_SIZE = 8192
+TOTAL_TRAIN_IMAGES = 60_000  # MNIST's training file: training and validation images together
 
 
 class ConfigError(ValueError):
@@ -30,68 +37,78 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Everything needed to build, train and reproduce one MLP.
+class Setting:
+    """One training setting, as the form, the command line and validation see it.
 
     Args:
-        hidden_layers: units of each hidden Dense layer, 1 to 6 layers of 1 to 4096 units.
-        dropout: dropout rate after each hidden layer, 0 <= p < 1 (0 = no dropout layer).
-        activation: hidden-layer activation, one of ACTIVATIONS.
-        optimizer: "adam", "rmsprop" or "sgd" (SGD uses momentum 0.9).
-        learning_rate: step size, 0 < lr <= 1.
-        batch_size: images per gradient step, 1 to 8192.
-        epochs: the most passes over the training set, 1 to 200.
-        patience: epochs without validation-loss improvement before stopping; 0 = never stop early.
-            The weights of the best validation epoch are kept either way.
-        validation_size: images held back from training for validation, 1,000 to 20,000.
-        train_limit: use only the first N training images (None = all 55,000 by default).
-        seed: makes weights, shuffling and dropout reproducible.
-        augment: during training only, randomly shift, rotate, zoom and thicken or thin each
-            image, so the network copes with how people really draw. Off: the classic model.
-        fast_mode: compute the hidden layers in 16-bit floats (bfloat16 on CPUs, float16 on GPUs)
-            where the hardware has units for it; the output and the saved model stay float32.
+        name: the TrainConfig field.
+        label: how the form and every message name it.
+        help: one or two sentences a learner reads next to the field.
+        default: the value of a new TrainConfig.
+        kind: "int", "float", "choice", "switch" or "layers" (the hidden layers' units).
+        low, high: the allowed range, inclusive unless `low_open` / `high_open`; `high` may depend on
+            the rest of the config (a function of it).
+        step: the form's +/- step.
+        choices: the allowed values of a "choice".
+        flag: the command-line flag.
+        section: the form's heading it appears under.
+        rule: the start of the out-of-range message, when the plain "<label> must be ..." is not clear.
+        none_is: for an optional setting, the form's number that means None ("use all"), else None.
+        before: the value runs saved before this setting existed were trained with.
+        number_format: printf-style format of the form's number field.
     """
 
-    hidden_layers: tuple[int, ...] = (512, 512)
-    dropout: float = 0.2
-    activation: str = "relu"
-    optimizer: str = "rmsprop"
-    learning_rate: float = 0.001
-    batch_size: int = 128
-    epochs: int = 20
-    patience: int = 3
-    validation_size: int = 5_000
-    train_limit: int | None = None
-    seed: int = 0
-    augment: bool = False
-    fast_mode: bool = False
+    name: str
+    label: str
+    help: str
+    default: object
+    kind: str
+    low: float | None = None
+    high: float | Callable[["TrainConfig"], float] | None = None
+    low_open: bool = False
+    high_open: bool = False
+    step: float | None = None
+    choices: tuple[str, ...] = ()
+    flag: str = ""
+    section: str = "Learning"
+    rule: str | None = None
+    none_is: int | None = None
+    before: object = None
+    number_format: str | None = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden_layers", tuple(self.hidden_layers))
-        validate(self)
+    def upper(self, config: "TrainConfig") -> float | None:
+        return self.high(config) if callable(self.high) else self.high
 
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["hidden_layers"] = list(self.hidden_layers)
-        return data
+    def range_text(self, config: "TrainConfig") -> str:
+        high = self.upper(config)
+        if self.kind == "int":
+            return f"a whole number from {self.low:,} to {high:,}"
+        low = f"above {self.low:g}" if self.low_open else f"at least {self.low:g}"
+        return f"{low} and {'below' if self.high_open else 'at most'} {high:g}"
 
-    @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
-        """Build a config from JSON-like data, ignoring unknown keys (older or newer files)."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def check(self, config: "TrainConfig") -> None:
+        """Raise ConfigError if this setting's value in `config` is not allowed."""
+        value = getattr(config, self.name)
+        if self.kind == "layers":
+            _check_layers(value)
+        elif self.kind == "choice":
+            if value not in self.choices:
+                raise ConfigError(self.name, f"{self.label} must be one of {', '.join(self.choices)} (got {value!r}).")
+        elif self.kind == "switch":
+            if not isinstance(value, bool):
+                raise ConfigError(self.name, f"{self.label} is on or off (got {value!r}).")
+        elif value is not None or self.none_is is None:
+            if not self._in_range(value, config):
+                rule = self.rule or f"{self.label} must be {self.range_text(config)}"
+                raise ConfigError(self.name, f"{rule} (got {value!r}).")
 
-    def replace(self, **changes) -> "TrainConfig":
-        return TrainConfig.from_dict({**self.to_dict(), **changes})
-
-    def summary(self) -> str:
-        """One line a learner can read: the shape of the network and how it learns."""
-        shape = " → ".join(str(n) for n in (784, *self.hidden_layers, 10))
-        parts = [shape, self.activation, f"dropout {self.dropout:g}",
-                 f"{self.optimizer} at learning rate {self.learning_rate:g}", f"batch {self.batch_size}",
-                 f"{training_images(self):,} training images"]
-        parts += ["augmented"] * self.augment + ["fast mode"] * self.fast_mode
-        return " · ".join(parts)
+    def _in_range(self, value, config: "TrainConfig") -> bool:
+        if not (_is_int(value) if self.kind == "int" else _is_number(value)):
+            return False
+        high = self.upper(config)
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < high if self.high_open else value <= high
+        return above and below
 
 
 def _is_int(value) -> bool:
@@ -102,47 +119,204 @@ def _is_number(value) -> bool:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
 
 
-def _check_int(name: str, value, low: int, high: int, label: str) -> None:
-    if not _is_int(value) or not low <= value <= high:
-        raise ConfigError(name, f"{label} must be a whole number from {low:,} to {high:,} (got {value!r}).")
+def _check_layers(layers) -> None:
+    if not isinstance(layers, tuple) or not 1 <= len(layers) <= MAX_LAYERS:
+        count = len(layers) if isinstance(layers, (tuple, list)) else layers
+        raise ConfigError("hidden_layers", f"Use 1 to {MAX_LAYERS} hidden layers (got {count!r}).")
+    for i, units in enumerate(layers, start=1):
+        if not _is_int(units) or not 1 <= units <= MAX_UNITS:
+            raise ConfigError("hidden_layers", f"Hidden layer {i} needs 1 to {MAX_UNITS:,} units (got {units!r}).")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("hidden_layers", "Hidden layers", "How many layers of neurons between the pixels and the answer "
+            f"(1 to {MAX_LAYERS}), and how many neurons each has (1 to {MAX_UNITS:,}).", (512, 512), "layers",
+            step=32, flag="--hidden", section="Network"),
+    Setting("activation", "Activation", "The bend each neuron applies to its input.", "relu", "choice",
+            choices=ACTIVATIONS, flag="--activation", section="Network"),
+    Setting("dropout", "Dropout", "Fraction of neurons switched off at random in each training step, so the "
+            "network cannot rely on any single one (0 = off).", 0.2, "float", low=0, high=1, high_open=True,
+            step=0.05, flag="--dropout", section="Network", number_format="%.2f",
+            rule="Dropout is the fraction of units switched off: at least 0 and below 1"),
+    Setting("optimizer", "Optimizer", "How the weights are updated from the gradient (SGD uses momentum 0.9).",
+            "rmsprop", "choice", choices=OPTIMIZERS, flag="--optimizer"),
+    Setting("learning_rate", "Learning rate", "Size of each update step; 0.001 is a good start.", 0.001, "float",
+            low=0, high=1, low_open=True, step=0.0005, flag="--lr", number_format="%.4f"),
+    Setting("batch_size", "Batch size", "Images per update step.", 128, "int", low=1, high=8192, step=32,
+            flag="--batch-size"),
+    Setting("epochs", "Max epochs", "An epoch is one pass over all training images. Training may stop "
+            "earlier (see patience).", 20, "int", low=1, high=200, step=1, flag="--epochs"),
+    Setting("patience", "Early-stopping patience", "Stop after this many epochs without a better validation "
+            "accuracy (0 = never stop early). The best epoch's model is kept either way.", 3, "int", low=0,
+            high=200, step=1, flag="--patience"),
+    Setting("reduce_lr", "Lower the learning rate on plateaus", "Halve the learning rate whenever validation "
+            "accuracy has not improved for an epoch, so training settles into a better minimum.", True, "switch",
+            flag="--reduce-lr", before=False),
+    Setting("seed", "Seed", "Same seed, same settings: the same result.", 0, "int", low=0, high=2**31 - 1, step=1,
+            flag="--seed"),
+    Setting("augment", "Augment training images", "During training only, shift, rotate, zoom and thicken or thin "
+            "each image at random, so the network copes with how people really draw.", False, "switch",
+            flag="--augment", section="Data"),
+    Setting("fast_mode", "Fast mode (16-bit)", "Hidden layers compute in 16-bit floats where the hardware has "
+            "units for it (bfloat16 on CPUs, float16 on GPUs); the saved model is float32 either way.", False,
+            "switch", flag="--fast", section="Data"),
+    Setting("validation_size", "Validation images", "Held back from training to choose the best epoch. The "
+            "10,000 test images are never used.", 5_000, "int", low=1_000, high=20_000, step=500,
+            flag="--validation-size", section="Data"),
+    Setting("train_limit", "Training images", "Train on only the first N images, for a quick experiment "
+            "(0 or empty = all).", None, "int", low=100, high=lambda c: TOTAL_TRAIN_IMAGES - c.validation_size,
+            step=1000, flag="--train-limit", section="Data", none_is=0),
+)
+SETTING = {setting.name: setting for setting in SETTINGS}
+
+
+def _default(name: str):
+    return SETTING[name].default
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything needed to build, train and reproduce one MLP.
+
+    Each field's meaning, limits and default are its row in SETTINGS.
+    """
+
+    hidden_layers: tuple[int, ...] = _default("hidden_layers")
+    activation: str = _default("activation")
+    dropout: float = _default("dropout")
+    optimizer: str = _default("optimizer")
+    learning_rate: float = _default("learning_rate")
+    batch_size: int = _default("batch_size")
+    epochs: int = _default("epochs")
+    patience: int = _default("patience")
+    reduce_lr: bool = _default("reduce_lr")
+    seed: int = _default("seed")
+    augment: bool = _default("augment")
+    fast_mode: bool = _default("fast_mode")
+    validation_size: int = _default("validation_size")
+    train_limit: int | None = _default("train_limit")
+
+    def __post_init__(self) -> None:
+        if isinstance(self.hidden_layers, list):
+            object.__setattr__(self, "hidden_layers", tuple(self.hidden_layers))
+        validate(self)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["hidden_layers"] = list(self.hidden_layers)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        """Build a config from JSON-like data (ConfigError if it is not one).
+
+        Unknown keys (a newer version's) are ignored; a setting the file lacks (an older version's)
+        takes the value runs were trained with before it existed.
+        """
+        if not isinstance(data, dict):
+            raise ConfigError("config", f"A configuration is a set of named settings (got {type(data).__name__}).")
+        known = {f.name for f in fields(cls)}
+        older = {s.name: s.before for s in SETTINGS if s.before is not None and s.name not in data}
+        return cls(**{k: v for k, v in data.items() if k in known}, **older)
+
+    def replace(self, **changes) -> "TrainConfig":
+        return TrainConfig.from_dict({**self.to_dict(), **changes})
+
+    def shape_label(self, separator: str = "-") -> str:
+        """The network's shape from the pixels to the ten digits: "784-512-512-10"."""
+        return separator.join(str(n) for n in (784, *self.hidden_layers, 10))
+
+    def summary(self) -> str:
+        """One line a learner can read: the shape of the network and how it learns."""
+        parts = [self.shape_label(" → "), self.activation, f"dropout {self.dropout:g}",
+                 f"{self.optimizer} at learning rate {self.learning_rate:g}", f"batch {self.batch_size}",
+                 f"{training_images(self):,} training images"]
+        parts += ["augmented"] * self.augment + ["fast mode"] * self.fast_mode
+        return " · ".join(parts)
+
 
 
 def validate(config: TrainConfig) -> None:
     """Raise ConfigError for the first setting that is out of range."""
-    layers = config.hidden_layers
-    if not 1 <= len(layers) <= MAX_LAYERS:
-        raise ConfigError("hidden_layers", f"Use 1 to {MAX_LAYERS} hidden layers (got {len(layers)}).")
-    for i, units in enumerate(layers, start=1):
-        if not _is_int(units) or not 1 <= units <= MAX_UNITS:
-            raise ConfigError(
-                "hidden_layers", f"Hidden layer {i} needs 1 to {MAX_UNITS:,} units (got {units!r})."
-            )
-    if not _is_number(config.dropout) or not 0 <= config.dropout < 1:
-        raise ConfigError(
-            "dropout", f"Dropout is the fraction of units switched off: at least 0 and below 1 (got {config.dropout!r})."
-        )
-    if config.activation not in ACTIVATIONS:
-        raise ConfigError("activation", f"Activation must be one of {', '.join(ACTIVATIONS)} (got {config.activation!r}).")
-    if config.optimizer not in OPTIMIZERS:
-        raise ConfigError("optimizer", f"Optimizer must be one of {', '.join(OPTIMIZERS)} (got {config.optimizer!r}).")
-    if not _is_number(config.learning_rate) or not 0 < config.learning_rate <= 1:
-        raise ConfigError(
-            "learning_rate", f"Learning rate must be above 0 and at most 1; 0.001 is a good start (got {config.learning_rate!r})."
-        )
-    _check_int("batch_size", config.batch_size, 1, MAX_BATCH_SIZE, "Batch size")
-    _check_int("epochs", config.epochs, 1, MAX_EPOCHS, "Epochs")
-    _check_int("patience", config.patience, 0, MAX_EPOCHS, "Early-stopping patience")
-    _check_int("validation_size", config.validation_size, 1_000, 20_000, "Validation size")
-    if config.train_limit is not None:
-        most = 60_000 - config.validation_size
-        _check_int("train_limit", config.train_limit, 100, most, "Training-set limit")
-    _check_int("seed", config.seed, 0, 2**31 - 1, "Seed")
-    for name in ("augment", "fast_mode"):
-        if not isinstance(getattr(config, name), bool):
-            raise ConfigError(name, f"{name.replace('_', ' ').capitalize()} is on or off (got {getattr(config, name)!r}).")
+    for setting in SETTINGS:
+        setting.check(config)
+
+
+DEFAULTS = TrainConfig()
 
 
 def training_images(config: TrainConfig) -> int:
     """How many images one epoch trains on."""
-    available = 60_000 - config.validation_size
+    available = TOTAL_TRAIN_IMAGES - config.validation_size
     return available if config.train_limit is None else min(config.train_limit, available)
+
+
+def differing_settings(configs: list[TrainConfig]) -> list[str]:
+    """The settings (seed aside) that are not the same in all of `configs`, in SETTINGS order."""
+    return [s.name for s in SETTINGS
+            if s.name != "seed" and len({repr(getattr(c, s.name)) for c in configs}) > 1]
+
+
+def describe_setting(config: TrainConfig, name: str) -> str:
+    """"dropout 0.5", "hidden layers 64-32": one setting's value as a legend or a caption shows it."""
+    value = getattr(config, name)
+    if name == "hidden_layers":
+        shown = "-".join(map(str, value))
+    elif isinstance(value, float):
+        shown = f"{value:g}"
+    else:
+        shown = "all" if value is None else str(value)
+    return f"{SETTING[name].label.lower()} {shown}"
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting, with its help and default from SETTINGS."""
+    for s in SETTINGS:
+        dest = dict(dest=s.name, help=f"{s.help} (default: {_shown_default(s)})")
+        if s.kind == "switch":
+            parser.add_argument(s.flag, action=argparse.BooleanOptionalAction, default=s.default, **dest)
+        elif s.kind == "layers":
+            parser.add_argument(s.flag, type=int, nargs="+", default=list(s.default), metavar="UNITS", **dest)
+        elif s.kind == "choice":
+            parser.add_argument(s.flag, choices=s.choices, default=s.default, **dest)
+        else:
+            parser.add_argument(s.flag, type=int if s.kind == "int" else float, default=s.default,
+                                metavar="N" if s.kind == "int" else "X", **dest)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The TrainConfig of parsed flags (ConfigError names the first bad one)."""
+    values = {s.name: getattr(args, s.name) for s in SETTINGS}
+    for s in SETTINGS:
+        if s.none_is is not None and values[s.name] == s.none_is:
+            values[s.name] = None
+    values["hidden_layers"] = tuple(values["hidden_layers"])
+    return TrainConfig(**values)
+
+
+def _shown_default(setting: Setting) -> str:
+    if setting.kind == "layers":
+        return " ".join(map(str, setting.default))
+    if setting.kind == "switch":
+        return "on" if setting.default else "off"
+    return "all" if setting.default is None else str(setting.default)
+
+
+def settings_markdown() -> str:
+    """The README's table of settings, made from SETTINGS (a test checks the README holds it)."""
+    rows = ["| setting | command-line flag | default | allowed |", "| --- | --- | --- | --- |"]
+    for s in SETTINGS:
+        if s.kind == "layers":
+            allowed = f"1 to {MAX_LAYERS} layers of 1 to {MAX_UNITS:,} units"
+        elif s.kind == "choice":
+            allowed = ", ".join(s.choices)
+        elif s.kind == "switch":
+            allowed = "on or off"
+        else:
+            high = f"{TOTAL_TRAIN_IMAGES:,} - validation images" if callable(s.high) else None
+            allowed = s.range_text(DEFAULTS) if high is None else f"a whole number from {s.low:,} to {high}"
+        rows.append(f"| {s.label} | `{s.flag}` | {_shown_default(s)} | {allowed} |")
+    return "\n".join(rows)

@@ -8,8 +8,11 @@ take the app down.
 
     python -m core.worker RUN_ID --runs-dir PATH
 
-reads the run's config from the store, trains, and writes one JSON event per
-line to stdout: begin, batch, epoch, then done. A line "stop" on stdin ends
+claims the run (only a queued run can be claimed, and only once), reads its
+config from the store, trains, and writes one JSON event per line to stdout:
+begin, batch, epoch, then done. If the run is not its to train (another worker
+claimed it first, or it was cancelled or deleted), the only event is refused,
+and the run's files are left as they are. A line "stop" on stdin ends
 training after the current batch; stdin closing (the app died) ends the
 process at once, leaving the run interrupted with its best model so far.
 """
@@ -30,10 +33,12 @@ from core.config import training_images
 from core.data import bundled_mnist, split_mnist
 from core.evaluation import test_report
 from core.model import count_parameters
-from core.store import COMPLETED, FAILED, STOPPED, RunStore
+from core.store import COMPLETED, FAILED, STOPPED, ClaimError, RunStore
 
 MONITOR = "val_accuracy"
+LR_FACTOR, LR_PATIENCE, MIN_LEARNING_RATE = 0.5, 1, 1e-6  # with reduce_lr: halve after one stalled epoch
 MAX_EPOCHS_REASON, EARLY_STOPPING_REASON, USER_REASON = "max_epochs", "early_stopping", "stopped_by_user"
+REFUSED_EXIT = 4  # the run was not this worker's to train (see ClaimError)
 
 
 class Recorder:
@@ -65,6 +70,7 @@ def train_run(store: RunStore, run_id: str, emit: Callable[[dict], None], should
 
     Returns the final status fields (status, stop_reason, error, metrics).
     Never raises for a training failure: it is recorded as status "failed".
+    Raises ClaimError, having written nothing, if the run is not queued (another worker has it).
     """
     store.claim(run_id)
     recorder = Recorder(store, run_id, emit)
@@ -99,6 +105,11 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
         BestModelCheckpoint(lambda m: store.save_model(run_id, export_model(m, config)), monitor=MONITOR),
         early,
     ]
+    if config.reduce_lr:
+        # Halving the step size once validation accuracy stalls for an epoch lets training settle into a
+        # better minimum: the default network gains about 0.2 points of test accuracy (README, benchmarks).
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=MONITOR, mode="max", factor=LR_FACTOR,
+                                                           patience=LR_PATIENCE, min_lr=MIN_LEARNING_RATE))
     train_start = time.time()
     model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs,
               validation_data=(data.x_val, data.y_val), callbacks=callbacks, verbose=0)
@@ -156,7 +167,15 @@ def main(argv: list[str] | None = None) -> int:
 
     stop = threading.Event()
     threading.Thread(target=_watch_stdin, args=(stop,), daemon=True).start()
-    outcome = train_run(RunStore(args.runs_dir), args.run_id, emit, stop.is_set)
+    try:
+        outcome = train_run(RunStore(args.runs_dir), args.run_id, emit, stop.is_set)
+    except ClaimError as error:
+        # Not this worker's run: training it too would mix two trainings' files, and marking it failed
+        # would overwrite the status of the worker that has it. Say why and leave.
+        print(f"not training: {error}", file=sys.stderr)
+        emit({"event": "refused", "error": str(error)})
+        events.flush()
+        return REFUSED_EXIT
     emit({"event": "done", **outcome})
     events.flush()
     return 0

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core.config import ACTIVATIONS, OPTIMIZERS, ConfigError, TrainConfig
+from core.config import DEFAULTS, MAX_LAYERS, SETTING, SETTINGS, ConfigError, Setting, TrainConfig
 from core.hardware import describe_fast_mode
 from core.model import count_parameters, describe_layers
 from core.store import ACTIVE_STATUSES, QUEUED, StoreError
@@ -11,7 +11,7 @@ from pages._components import (
     STATUS_BADGES, job_manager, progress_text, run_results, run_store, train_page_run_id, training_charts, upscale,
 )
 
-DEFAULTS = TrainConfig()
+SECTIONS = {"Network": 2, "Learning": 3, "Data": 2}  # form sections and their columns
 POLL_SECONDS = 0.5
 KEEP = {"persist_state": "session"}  # the form survives a visit to another page
 
@@ -25,75 +25,50 @@ st.markdown(
 )
 
 
-def hyperparameter_form() -> TrainConfig | None:
-    """Every knob, with the engine's own message under a field that is out of range."""
-    slots: dict[str, st.delta_generator.DeltaGenerator] = {}
-    st.subheader("Network")
-    n_layers = st.number_input("Hidden layers", value=len(DEFAULTS.hidden_layers), step=1, key="n_layers",
-                               help="How many layers of neurons between the pixels and the answer (1 to 6).", **KEEP)
-    shown = max(1, min(int(n_layers or 1), 6))
-    unit_columns = st.columns(shown)
+def layer_units_inputs() -> tuple:
+    """How many hidden layers, and a units field for each; a count out of range still reaches validation."""
+    setting = SETTING["hidden_layers"]
+    n_layers = st.number_input(setting.label, value=len(DEFAULTS.hidden_layers), step=1, key="n_layers",
+                               help=setting.help, **KEEP)
+    shown = max(1, min(int(n_layers or 1), MAX_LAYERS))
     units = []
-    for i, column in enumerate(unit_columns):
+    for i, column in enumerate(st.columns(shown)):
         default = DEFAULTS.hidden_layers[i] if i < len(DEFAULTS.hidden_layers) else 128
-        units.append(column.number_input(f"Layer {i + 1} units", value=default, step=32, key=f"units_{i}", **KEEP))
-    slots["hidden_layers"] = st.empty()
-    left, right = st.columns(2)
-    activation = left.selectbox("Activation", ACTIVATIONS, index=ACTIVATIONS.index(DEFAULTS.activation),
-                                key="activation", help="The bend each neuron applies to its input.", **KEEP)
-    dropout = right.number_input("Dropout", value=DEFAULTS.dropout, step=0.05, format="%.2f", key="dropout",
-                                 help="Fraction of neurons switched off at random in each training step, "
-                                      "so the network cannot rely on any single one (0 = off).", **KEEP)
-    slots["dropout"] = right.empty()
+        units.append(column.number_input(f"Layer {i + 1} units", value=default, step=int(setting.step),
+                                         key=f"units_{i}", **KEEP))
+    # The engine explains the range when the count is outside it, so pass a count it will refuse.
+    return tuple(units) if n_layers == shown else (0,) * max(int(n_layers or 0), 0)
 
-    st.subheader("Learning")
-    left, middle, right = st.columns(3)
-    optimizer = left.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(DEFAULTS.optimizer), key="optimizer",
-                               help="How the weights are updated from the gradient.", **KEEP)
-    learning_rate = middle.number_input("Learning rate", value=DEFAULTS.learning_rate, step=0.0005, format="%.4f",
-                                        key="learning_rate", help="Size of each update step.", **KEEP)
-    slots["learning_rate"] = middle.empty()
-    batch_size = right.number_input("Batch size", value=DEFAULTS.batch_size, step=32, key="batch_size",
-                                    help="Images per update step.", **KEEP)
-    slots["batch_size"] = right.empty()
-    left, middle, right = st.columns(3)
-    epochs = left.number_input("Max epochs", value=DEFAULTS.epochs, step=1, key="epochs",
-                               help="An epoch is one pass over all training images.", **KEEP)
-    slots["epochs"] = left.empty()
-    patience = middle.number_input("Early-stopping patience", value=DEFAULTS.patience, step=1, key="patience",
-                                   help="Stop after this many epochs without a better validation accuracy "
-                                        "(0 = never stop early). The best epoch's model is kept either way.", **KEEP)
-    slots["patience"] = middle.empty()
-    seed = right.number_input("Seed", value=DEFAULTS.seed, step=1, key="seed",
-                              help="Same seed, same settings: the same result.", **KEEP)
-    slots["seed"] = right.empty()
 
-    left, right = st.columns(2)
-    augment = left.toggle("Augment training images", value=DEFAULTS.augment, key="augment", **KEEP,
-                          help="During training only, shift, rotate, zoom and thicken or thin each image at "
-                               "random, so the network copes with how people really draw.")
-    fast_mode = right.toggle("Fast mode (16-bit)", value=DEFAULTS.fast_mode, key="fast_mode", **KEEP,
-                             help=describe_fast_mode() + " The saved model is float32 either way.")
+def setting_input(setting: Setting, where):
+    """The widget for one row of SETTINGS, its value as TrainConfig takes it."""
+    help_text = setting.help + (" " + describe_fast_mode() if setting.name == "fast_mode" else "")
+    common = dict(key=setting.name, help=help_text, **KEEP)
+    if setting.kind == "choice":
+        return where.selectbox(setting.label, setting.choices, index=setting.choices.index(setting.default), **common)
+    if setting.kind == "switch":
+        return where.toggle(setting.label, value=setting.default, **common)
+    default = setting.none_is if setting.default is None else setting.default
+    value = where.number_input(setting.label, value=default, step=setting.step, format=setting.number_format,
+                               **common)
+    return None if setting.none_is is not None and value == setting.none_is else value
 
-    left, right = st.columns(2)
-    validation_size = left.number_input("Validation images", value=DEFAULTS.validation_size, step=500,
-                                        key="validation_size", help="Held back from training to choose "
-                                        "the best epoch. The 10,000 test images are never used.", **KEEP)
-    slots["validation_size"] = left.empty()
-    limit = right.number_input("Training images (0 = all)", value=0, step=1000, key="train_limit",
-                               help="Train on fewer images for a quick experiment.", **KEEP)
-    slots["train_limit"] = right.empty()
 
+def hyperparameter_form() -> TrainConfig | None:
+    """Every row of SETTINGS as a field, by section; a value out of range shows the engine's message under it."""
+    values, slots = {}, {}
+    for section, columns in SECTIONS.items():
+        st.subheader(section)
+        if section == "Network":
+            values["hidden_layers"] = layer_units_inputs()
+            slots["hidden_layers"] = st.empty()
+        rows = [s for s in SETTINGS if s.section == section and s.kind != "layers"]
+        for start in range(0, len(rows), columns):
+            for setting, column in zip(rows[start: start + columns], st.columns(columns)):
+                values[setting.name] = setting_input(setting, column)
+                slots[setting.name] = column.empty()
     try:
-        # A count outside 1..6 still reaches the engine, so its message explains the range.
-        hidden = tuple(units) if n_layers == shown else (0,) * max(int(n_layers or 0), 0)
-        return TrainConfig(
-            hidden_layers=hidden,
-            dropout=dropout, activation=activation, optimizer=optimizer, learning_rate=learning_rate,
-            batch_size=batch_size, epochs=epochs, patience=patience, seed=seed,
-            validation_size=validation_size, train_limit=int(limit) if limit else None,
-            augment=augment, fast_mode=fast_mode,
-        )
+        return TrainConfig(**values)
     except ConfigError as error:
         slots.get(error.field, slots["hidden_layers"]).error(error.message, icon=":material/error:")
         return None

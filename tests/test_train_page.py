@@ -1,6 +1,5 @@
 """The Train page through Streamlit's AppTest, with real (tiny) training behind it."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -9,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 from core.config import TrainConfig
 from core.store import RunStore
 from core.training import shared_manager
+from tests.waiting import wait_until
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -87,9 +87,7 @@ def test_stop_during_a_run_ends_it_stopped_with_a_usable_model(runs_dir):
     app = small_run(train_page(), epochs=50, limit=5_000, batch=10)
     run_id = start(app)
     job = shared_manager(RunStore(runs_dir)).get(run_id)
-    deadline = time.time() + 60
-    while len(job.log.snapshot()[0]) < 20 and time.time() < deadline:
-        time.sleep(0.1)
+    assert wait_until(lambda: len(job.log.snapshot()[0]) >= 20), "training streamed no batches"
     app.run()
     stop = next(b for b in app.button if b.label == "Stop training")
     stop.click().run()

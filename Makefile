@@ -1,17 +1,29 @@
 # Two commands do everything on a fresh machine:
 #   make run    install what the app needs (once) and start it on http://localhost:8501
-#   make test   install what the tests need (once, Chromium included) and run every test
+#   make test   install what the tests need (once, Chromium included), check the code with ruff, run every test
+# For the inner loop: `make check` (ruff and the tests that need no browser and no full training, a few minutes).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench
+.PHONY: run test check lint format bench
 
 run: $(VENV)/.app-installed
 	$(PY) -m streamlit run app.py
 
-test: $(VENV)/.test-installed
+test: lint
 	$(PY) -m pytest -q tests
+
+check: lint
+	$(PY) -m pytest -q -m "not browser and not slow" tests
+
+lint: $(VENV)/.test-installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(VENV)/.test-installed
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
 
 bench: $(VENV)/.test-installed
 	$(PY) -m bench

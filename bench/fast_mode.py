@@ -12,6 +12,7 @@ import argparse
 import statistics
 import tempfile
 
+from bench.timing import durations_of_records
 from core.config import TrainConfig
 from core.hardware import fast_mode_support
 from core.store import RunStore
@@ -23,8 +24,7 @@ def train(config: TrainConfig, runs_dir: str) -> tuple[list[float], float]:
     job.wait()
     if job.error:
         raise RuntimeError(job.error)
-    ends = [record["seconds"] for record in job.log.snapshot()[1]]
-    return [b - a for a, b in zip(ends, ends[1:])], job.metrics["test_accuracy"]
+    return durations_of_records(job.log.snapshot()[1]), job.metrics["test_accuracy"]
 
 
 def measure(repeats: int = 2, epochs: int = 4) -> dict:

@@ -34,9 +34,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench.timing import durations_of_records
 from bench.training_overhead import engine_epoch_times
 from core.config import TrainConfig
-from tests.e2e.conftest import Server, launch_chromium, set_number, wait_idle
+from tests.browser import Server, launch_chromium, set_number, wait_idle
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -118,8 +119,8 @@ def watched_epoch_times(page, server: Server, runs_dir: Path, config: TrainConfi
     watched = time.perf_counter() - started
     used = cpu_seconds_by_process() - before
     page.get_by_text("Held-out test results").wait_for(timeout=120_000)
-    ends = [json.loads(line)["seconds"] for line in (runs_dir / run_id / "history.jsonl").read_text().splitlines()]
-    return {"epochs": [b - a for a, b in zip(ends, ends[1:])], "updates_per_s": changes / watched,
+    records = [json.loads(line) for line in (runs_dir / run_id / "history.jsonl").read_text().splitlines()]
+    return {"epochs": durations_of_records(records), "updates_per_s": changes / watched,
             "cpu": used, "seconds": watched}
 
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
-
+from bench.timing import durations_of_records, epoch_clock, epoch_durations
 from core.config import TrainConfig
-from core.store import RunStore
 from core.data import bundled_mnist, split_mnist
+from core.store import RunStore
 from core.training import JobManager
 
 POLLS_PER_SECOND = 5
@@ -31,17 +30,12 @@ def plain_epoch_times(config: TrainConfig) -> list[float]:
     from core.model import build_model
 
     data = split_mnist(bundled_mnist(), validation_size=config.validation_size, train_limit=config.train_limit)
-    ends: list[float] = []
-
-    class EpochClock(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            ends.append(time.perf_counter())
-
+    clock = epoch_clock()
     keras.utils.set_random_seed(config.seed)
     model = build_model(config)
     model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs,
-              validation_data=(data.x_val, data.y_val), callbacks=[EpochClock()], verbose=0)
-    return [b - a for a, b in zip(ends, ends[1:])]
+              validation_data=(data.x_val, data.y_val), callbacks=[clock], verbose=0)
+    return epoch_durations(clock.ends)
 
 
 def engine_epoch_times(config: TrainConfig, runs_dir: str) -> tuple[list[float], int]:
@@ -53,8 +47,7 @@ def engine_epoch_times(config: TrainConfig, runs_dir: str) -> tuple[list[float],
         polls += 1
     if job.error:
         raise RuntimeError(job.error)
-    ends = [record["seconds"] for record in job.log.snapshot()[1]]
-    return [b - a for a, b in zip(ends, ends[1:])], polls / max(job.progress().elapsed, 1e-9)
+    return durations_of_records(job.log.snapshot()[1]), polls / max(job.progress().elapsed, 1e-9)
 
 
 def measure(repeats: int = 3, epochs: int = 4) -> dict:

@@ -8,7 +8,7 @@ import time
 
 from core.inference import Classifier
 from core.store import RunStore
-from tests.e2e.conftest import Server, set_number, wait_idle
+from tests.browser import Server, set_number, wait_idle
 from tests.waiting import wait_until
 
 
@@ -19,7 +19,7 @@ def small_training(page, url: str, epochs: int, limit: int, units: int = 64) -> 
     set_number(page, "Layer 1 units", units)
     set_number(page, "Max epochs", epochs)
     set_number(page, "Early-stopping patience", 0)
-    set_number(page, "Training images (0 = all)", limit)
+    set_number(page, "Training images", limit)
     page.get_by_role("button", name="Start training").click()
     page.wait_for_url(re.compile(r"run="))
 

@@ -1,4 +1,4 @@
-"""The run store: one folder per training run, written so nothing is ever half-saved.
+"""The run store: one folder per training run, shared safely by every process that writes to it.
 
     runs/<run id>/
         config.json     the TrainConfig
@@ -7,25 +7,44 @@
         batches.jsonl   one line per finished epoch with that epoch's batch curve
         model.keras     the trained model (best validation epoch), replaced atomically
         metrics.json    held-out test results, written once at the end
+        .lock           locked (flock) around every change of status.json
 
-Every JSON file and the model are written to a temporary file in the same
-folder and moved into place with `os.replace`, so a killed process leaves the
-old file or the new one, never a torn one. Run ids are generated here and
-checked against a strict pattern before use as a path.
+When the app is hosted for a class, many processes (app servers, their workers,
+the command line) write to one store at once, so:
+
+- Every JSON file and the model are written to a temporary file in the same
+  folder and moved into place with `os.replace`: a killed process leaves the old
+  file or the new one, never a torn one. It can leave its temporary file behind;
+  `remove_leftovers` clears those at start-up, only in runs no live process owns.
+- status.json is changed read-modify-write under the run's lock, so a label
+  edit and a worker's final status never overwrite each other.
+- A run id is taken by creating its folder (mkdir fails if it exists), so two
+  processes that draw the same id never share, or delete, each other's folder.
+- Training claims a run under its lock and only from "queued": one worker per run.
+- Nothing read from disk is trusted. A run whose files are missing, cut off or
+  of the wrong shape is listed as damaged, with the reason, and can be deleted;
+  it never stops the other runs, or the pages, from being read.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
+import math
 import os
 import re
 import secrets
 import shutil
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import TrainConfig
+from core.config import ConfigError, TrainConfig
+from core.data import NUM_CLASSES, TEST_IMAGES
 
 RUNS_DIR_ENV = "MNIST_RUNS_DIR"
 DEFAULT_RUNS_DIR = Path(__file__).resolve().parent.parent / "runs"
@@ -34,19 +53,37 @@ _RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 QUEUED, RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED, CANCELLED = (
     "queued", "running", "completed", "stopped", "failed", "interrupted", "cancelled",
 )
+# Never written to disk: what the store reports for a run whose files it cannot trust (see RunInfo.problem).
+DAMAGED = "damaged"
 ACTIVE_STATUSES = (QUEUED, RUNNING)
+SAVED_STATUSES = (QUEUED, RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED, CANCELLED)
+
+LOCK_NAME = ".lock"
+# What `write_bytes_atomic` and `save_model` name their temporary files; nothing else in a run matches.
+LEFTOVER_PATTERNS = (".*.tmp", ".model.*.tmp.keras")
+MAX_PID = 4_194_304  # Linux's highest possible pid (2**22); 0 and negatives signal process groups
+LATEST_TIME = 7_258_118_400.0  # 2200-01-01 in seconds since 1970: later "dates" are corrupt (and unplottable)
+_CREATE_ATTEMPTS = 100
 
 
 class StoreError(RuntimeError):
     """A run could not be read or written; the message says what to do."""
 
 
+class ClaimError(StoreError):
+    """A run cannot be trained here: another worker has it, or it is no longer waiting to be trained."""
+
+
 @dataclass(frozen=True)
 class RunInfo:
-    """What the app lists about a run, read from its folder."""
+    """What the app lists about a run, read from its folder.
+
+    A damaged run (status DAMAGED) has `problem` set to the reason, in words a learner can follow;
+    its `config` is None when config.json is what is damaged, and it has no metrics.
+    """
 
     run_id: str
-    config: TrainConfig
+    config: TrainConfig | None
     status: str
     created: float
     started: float | None
@@ -56,6 +93,7 @@ class RunInfo:
     label: str
     has_model: bool
     metrics: dict | None
+    problem: str | None = None
 
     @property
     def display_name(self) -> str:
@@ -71,7 +109,10 @@ def new_run_id() -> str:
 
 
 def is_run_id(text: str) -> bool:
-    return bool(_RUN_ID.match(text or ""))
+    return isinstance(text, str) and bool(_RUN_ID.match(text))
+
+
+# --- processes --------------------------------------------------------------------------------
 
 
 def _process_stat(pid: int) -> list[str] | None:
@@ -86,17 +127,22 @@ def _process_stat(pid: int) -> list[str] | None:
 def _process_start_ticks(pid: int) -> str | None:
     """Start time of a process, so a reused pid is not mistaken for the owner."""
     fields = _process_stat(pid)
-    return fields[19] if fields else None
+    return fields[19] if fields and len(fields) > 19 else None
 
 
 def _this_process() -> dict:
     return {"pid": os.getpid(), "pid_start": _process_start_ticks(os.getpid())}
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def owner_alive(status: dict) -> bool:
+    """Whether the process recorded in a status is still running (and is the same process, not a reused pid)."""
     pid = status.get("pid")
-    if not isinstance(pid, int):
-        return False
+    if not _is_int(pid) or not 1 <= pid <= MAX_PID:
+        return False  # os.kill(0, 0) would "find" our own process group
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -107,7 +153,10 @@ def owner_alive(status: dict) -> bool:
     if fields and fields[0] in ("Z", "X"):
         return False  # exited, not yet reaped by its parent
     recorded = status.get("pid_start")
-    return recorded is None or recorded == (fields[19] if fields else None)
+    return recorded is None or recorded == (fields[19] if fields and len(fields) > 19 else None)
+
+
+# --- files ------------------------------------------------------------------------------------
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -127,67 +176,379 @@ def write_json_atomic(path: Path, data) -> None:
     write_bytes_atomic(path, json.dumps(data, indent=1).encode())
 
 
-def _read_json(path: Path):
-    with open(path) as f:
-        return json.load(f)
+def _file_in_the_way(path: Path) -> Path | None:
+    """The first existing part of `path` that is a file, where a folder is needed; else None."""
+    for part in reversed((path, *path.parents)):
+        if part.exists() or part.is_symlink():
+            if not part.is_dir():
+                return part
+        else:
+            return None
+    return None
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    """Every complete line; a line torn by a crash mid-append is skipped."""
-    if not path.exists():
-        return []
+def explain_os_error(error: OSError, path: Path | str | None = None) -> str:
+    """What went wrong with a path, in words a learner can act on (no full stop at the end).
+
+    `path` (say, the store's folder) is named instead of the file the error is about (say, a
+    temporary file in it), when given.
+    """
+    where = Path(path) if path else Path(error.filename) if error.filename else None
+    at = f" ({where})" if where else ""
+    code, reason = error.errno, error.strerror or str(error)
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return f"{reason}{at}. Free some disk space and try again"
+    if code == errno.EROFS:
+        return f"{where or 'it'} is on a read-only disk ({reason})"
+    if code in (errno.EACCES, errno.EPERM):
+        return f"you are not allowed to write to {where or 'it'} ({reason})"
+    if code == errno.ENOTDIR and where is not None:
+        blocker = _file_in_the_way(where)
+        if blocker is not None and blocker != where:
+            return f"{blocker} is a file, so {where} cannot be a folder under it"
+        return f"{where} is a file, not a folder"
+    if code == errno.EEXIST:
+        return f"{where or 'it'} already exists" + (" and is not a folder" if where and not where.is_dir() else "")
+    if code == errno.EISDIR:
+        return f"{where or 'it'} is a folder, where a file was expected"
+    if code == errno.ENOENT:
+        return f"{where or 'it'} does not exist, and cannot be made there ({reason})"
+    return f"{reason}{at}"
+
+
+def _save_error(what: str, error: OSError) -> StoreError:
+    return StoreError(f"Could not save {what}: {explain_os_error(error)}; nothing already saved was changed.")
+
+
+class _Damaged(Exception):
+    """A run's file is not what this app writes; the message says which file and what is wrong."""
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _kind(value) -> str:
+    names = {dict: "a record", list: "a list", str: "text", bool: "true/false", type(None): "null"}
+    return names.get(type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def _read_json(folder: Path, name: str, required: bool = True):
+    """A JSON file's content; `_Damaged` if it is missing (when required), unreadable or not JSON."""
+    try:
+        with open(folder / name, "rb") as f:
+            text = f.read()
+    except FileNotFoundError:
+        if required:
+            raise _Damaged(f"{name} is missing") from None
+        return None
+    except OSError as error:
+        raise _Damaged(f"{name} cannot be read ({error.strerror or error})") from None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise _Damaged(f"{name} is not valid JSON (it may have been cut off while being written)") from None
+
+
+def _read_jsonl(path: Path, keep) -> list:
+    """Every complete line that `keep` accepts; lines torn by a crash mid-append, or of the wrong shape, are skipped."""
     records = []
-    with open(path) as f:
-        for line in f:
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
+    try:
+        with open(path, "rb") as f:
+            for line in f:
+                try:
+                    record = json.loads(line)
+                except (ValueError, RecursionError):
+                    continue
+                if keep(record):
+                    records.append(record)
+    except FileNotFoundError:
+        return []
+    except OSError:
+        return records  # unreadable: the curves are simply missing, the run itself is still usable
     return records
 
 
-def _disk_error(what: str, error: OSError) -> StoreError:
-    return StoreError(f"Could not save {what}: {error.strerror or error}. Free some disk space and try again; "
-                      "nothing already saved was changed.")
+# --- what may be in each file ---------------------------------------------------------------
+
+
+def _real(value) -> bool:
+    """A JSON number, NaN included: a diverged training's loss is NaN, and that is a result, not damage."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number(value) -> bool:
+    return _real(value) and math.isfinite(value)
+
+
+def _nan_or(check):
+    return lambda value: _real(value) and (math.isnan(value) or check(value))
+
+
+def _fraction(value) -> bool:
+    return _number(value) and 0 <= value <= 1
+
+
+def _count(value) -> bool:
+    return _is_int(value) and value >= 0
+
+
+def _time(value) -> bool:
+    return _number(value) and 0 <= value <= LATEST_TIME
+
+
+def _optional(check):
+    return lambda value: value is None or check(value)
+
+
+def _text(value) -> bool:
+    return isinstance(value, str)
+
+
+def _matrix(value) -> bool:
+    return (isinstance(value, list) and len(value) == NUM_CLASSES
+            and all(isinstance(row, list) and len(row) == NUM_CLASSES and all(map(_count, row)) for row in value))
+
+
+def _per_class(value) -> bool:
+    return isinstance(value, list) and len(value) == NUM_CLASSES and all(map(_fraction, value))
+
+
+def _mistakes(value) -> bool:
+    def mistake(m) -> bool:
+        return (isinstance(m, dict) and _is_int(m.get("index")) and 0 <= m["index"] < TEST_IMAGES
+                and all(_is_int(m.get(k)) and 0 <= m[k] < NUM_CLASSES for k in ("true", "predicted"))
+                and _nan_or(_fraction)(m.get("confidence")))
+    return isinstance(value, list) and all(map(mistake, value))
+
+
+# Each field the app reads, what it must be, and how to say so. Missing optional fields are fine.
+_STATUS_FIELDS = {
+    "status": (lambda v: v in SAVED_STATUSES, f"one of {', '.join(SAVED_STATUSES)}", True),
+    "pid": (_optional(lambda v: _is_int(v) and 1 <= v <= MAX_PID), f"a process id from 1 to {MAX_PID:,}", False),
+    "pid_start": (_optional(lambda v: isinstance(v, str) and v.isdigit()), "a number as text", False),
+    "created": (_time, "a time between 1970 and 2200 in seconds", True),
+    "started": (_optional(_time), "a time between 1970 and 2200 in seconds", False),
+    "finished": (_optional(_time), "a time between 1970 and 2200 in seconds", False),
+    "stop_reason": (_optional(_text), "text", False),
+    "error": (_optional(_text), "text", False),
+    "label": (_text, "text", False),
+}
+_METRIC_FIELDS = {
+    "test_accuracy": (_fraction, "a fraction from 0 to 1", True),
+    "test_loss": (_nan_or(lambda v: _number(v) and v >= 0), "a number of at least 0", True),
+    "test_images": (lambda v: _is_int(v) and 1 <= v <= TEST_IMAGES, f"a whole number from 1 to {TEST_IMAGES:,}", True),
+    "epochs_run": (_count, "a whole number of at least 0", True),
+    "best_epoch": (_count, "a whole number of at least 0", True),
+    "train_seconds": (lambda v: _number(v) and v >= 0, "a number of seconds of at least 0", True),
+    "parameters": (_optional(_count), "a whole number of at least 0", False),
+    "best_val_accuracy": (_optional(_nan_or(_fraction)), "a fraction from 0 to 1", False),
+    "best_val_loss": (_optional(_real), "a number", False),
+    "confusion_matrix": (_matrix, f"{NUM_CLASSES} rows of {NUM_CLASSES} counts", True),
+    "per_class_accuracy": (_per_class, f"{NUM_CLASSES} fractions from 0 to 1", True),
+    "misclassified": (_mistakes, "a list of test images (index, true and predicted digit, confidence)", True),
+}
+
+
+def _check_fields(name: str, data, rules: dict, what: str) -> dict:
+    if not isinstance(data, dict):
+        raise _Damaged(f"{name} holds {_kind(data)}, not {what}")
+    for field, (check, expected, required) in rules.items():
+        if field not in data:
+            if required:
+                raise _Damaged(f"{name} has no {field}")
+        elif not check(data[field]):
+            raise _Damaged(f"{name}: {field} must be {expected} (got {_show(data[field])})")
+    return data
+
+
+def _check_status(data) -> dict:
+    return _check_fields("status.json", data, _STATUS_FIELDS, "the run's status")
+
+
+def _check_metrics(data) -> dict:
+    return _check_fields("metrics.json", data, _METRIC_FIELDS, "the test results")
+
+
+def _check_config(data) -> TrainConfig:
+    if not isinstance(data, dict):
+        raise _Damaged(f"config.json holds {_kind(data)}, not the run's settings")
+    try:
+        return TrainConfig.from_dict(data)
+    except ConfigError as error:
+        raise _Damaged(f"config.json: {error.message.rstrip('.')}") from None
+    except (TypeError, ValueError) as error:
+        raise _Damaged(f"config.json: {error}") from None
+
+
+def _epoch_record(record) -> bool:
+    """A history line the charts can draw: a finite epoch, and numbers (NaN too) for the metrics it has."""
+    return (isinstance(record, dict) and _number(record.get("epoch"))
+            and all(_real(record[k]) for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in record))
+
+
+def _batch_record(record) -> bool:
+    return (isinstance(record, dict) and _number(record.get("epoch"))
+            and _real(record.get("loss")) and _real(record.get("accuracy")))
+
+
+def _batches_line(line) -> bool:
+    return isinstance(line, list) and all(map(_batch_record, line))
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a folder we may not look into: no usable file there
+        return False
+
+
+def _lock_is_held(folder: Path) -> bool:
+    """Whether some process holds the run's lock right now (without taking it, or creating the file)."""
+    try:
+        fd = os.open(folder / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
 
 
 class RunStore:
-    """Reads and writes runs under `root` (default: $MNIST_RUNS_DIR or ./runs)."""
+    """Reads and writes runs under `root` (default: $MNIST_RUNS_DIR or the project's runs/).
+
+    `root` is made absolute at once, so a worker process started in another folder, or anything
+    else handed `root`, finds the same store.
+    """
 
     def __init__(self, root: Path | str | None = None):
-        self.root = Path(root) if root is not None else default_root()
+        root = Path(root) if root is not None else default_root()
+        self.root = Path(os.path.abspath(root.expanduser()))
 
     def run_dir(self, run_id: str) -> Path:
         if not is_run_id(run_id):
             raise StoreError(f"{run_id!r} is not a run id.")
         return self.root / run_id
 
+    def prepare(self) -> None:
+        """Make the store's folder if needed and prove a file can be written in it.
+
+        Raises StoreError naming the folder and what is wrong with it (a file, under a file,
+        read-only, not ours to write); nothing is left behind when it does.
+        """
+        blocker = _file_in_the_way(self.root)
+        if blocker == self.root:
+            raise StoreError(f"Cannot store runs in {self.root}: it is a file, not a folder.")
+        if blocker is not None:
+            raise StoreError(f"Cannot store runs in {self.root}: {blocker} is a file, "
+                             "so no folder can be made under it.")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=self.root, prefix=".write-test-", suffix=".tmp")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as error:
+            raise StoreError(f"Cannot store runs in {self.root}: {explain_os_error(error, self.root)}.") from None
+
+    @contextmanager
+    def _locked(self, run_id: str) -> Iterator[Path]:
+        """Hold the run's lock (other processes' and threads' changes wait); yields the run's folder."""
+        folder = self.run_dir(run_id)
+        try:
+            fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            raise StoreError(f"Run {run_id} does not exist (it may have been deleted).") from None
+        except OSError as error:
+            raise StoreError(f"Could not change run {run_id}: {explain_os_error(error)}.") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield folder
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _status_to_change(self, folder: Path) -> dict:
+        """The status, read under the lock for a change; StoreError if it is gone or damaged."""
+        if not folder.is_dir():
+            raise StoreError(f"Run {folder.name} does not exist (it may have been deleted).")
+        try:
+            return _check_status(_read_json(folder, "status.json"))
+        except _Damaged as damage:
+            raise StoreError(f"Run {folder.name} is damaged ({damage}); it can only be deleted.") from None
+
     # --- writing -------------------------------------------------------
     def create_run(self, config: TrainConfig) -> str:
-        """Make a new run folder holding its config, queued and owned by this process."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        run_id = new_run_id()
-        while (self.root / run_id).exists():
-            run_id = new_run_id()
-        folder = self.root / run_id
+        """Make a new run folder holding its config, queued and owned by this process.
+
+        The id is taken by creating its folder, which fails if another process made it first;
+        then another id is drawn. So this never touches, or removes, a folder it did not make.
+        """
         try:
-            folder.mkdir()
-            write_json_atomic(folder / "config.json", config.to_dict())
-            write_json_atomic(folder / "status.json", {"status": QUEUED, "created": time.time(), **_this_process()})
+            self.root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise _disk_error("the new run", error) from error
+            raise _save_error("the new run", error) from error
+        for _ in range(_CREATE_ATTEMPTS):
+            run_id = new_run_id()
+            folder = self.root / run_id
+            try:
+                folder.mkdir()
+            except FileExistsError:
+                continue
+            except OSError as error:
+                raise _save_error("the new run", error) from error
+            break
+        else:
+            raise StoreError(f"Could not find a free run id in {self.root} after {_CREATE_ATTEMPTS} tries.")
+        try:
+            # Locked until status.json exists, so a listing meanwhile skips the folder instead of calling it damaged.
+            with self._locked(run_id):
+                write_json_atomic(folder / "config.json", config.to_dict())
+                write_json_atomic(folder / "status.json", {"status": QUEUED, "created": time.time(), **_this_process()})
+        except (OSError, StoreError) as error:
+            shutil.rmtree(folder, ignore_errors=True)  # ours: made just above
+            if isinstance(error, StoreError):
+                raise
+            raise _save_error("the new run", error) from error
         return run_id
 
     def update_status(self, run_id: str, **fields) -> dict:
-        path = self.run_dir(run_id) / "status.json"
-        status = {**_read_json(path), **fields}
-        write_json_atomic(path, status)
+        """Change some status fields, keeping the others: read, change and write under the run's lock."""
+        with self._locked(run_id) as folder:
+            status = {**self._status_to_change(folder), **fields}
+            try:
+                write_json_atomic(folder / "status.json", status)
+            except OSError as error:
+                raise _save_error(f"the status of run {run_id}", error) from error
         return status
 
     def claim(self, run_id: str) -> None:
-        """Mark a run running, owned by this process."""
-        self.update_status(run_id, status=RUNNING, started=time.time(), **_this_process())
+        """Mark a queued run running, owned by this process.
+
+        ClaimError if it is not queued (another worker claimed it first; it was cancelled), deleted or
+        damaged: then nothing is written. StoreError if the new status cannot be saved (disk full).
+        """
+        try:
+            with self._locked(run_id) as folder:
+                status = self._status_to_change(folder)
+                if status["status"] != QUEUED:
+                    state = "being trained" if status["status"] == RUNNING else status["status"]
+                    owner = f" by process {status['pid']}" if status["status"] == RUNNING and status.get("pid") else ""
+                    raise ClaimError(f"Run {run_id} is {state}{owner}, not waiting to be trained, "
+                                     "so this worker leaves it alone.")
+                status.update(status=RUNNING, started=time.time(), **_this_process())
+                write_json_atomic(folder / "status.json", status)
+        except ClaimError:
+            raise
+        except StoreError as error:  # gone or damaged: nothing to train
+            raise ClaimError(str(error)) from None
+        except OSError as error:
+            raise _save_error(f"the status of run {run_id}", error) from error
 
     def append_epoch(self, run_id: str, epoch_record: dict, batch_records: list[dict]) -> None:
         """Append one finished epoch (and its batch curve); flushed so a crash loses at most this epoch."""
@@ -206,7 +567,7 @@ class RunStore:
             model.save(tmp)
             os.replace(tmp, path)
         except OSError as error:
-            raise _disk_error("the model", error) from error
+            raise _save_error("the model", error) from error
         finally:
             tmp.unlink(missing_ok=True)
         return path
@@ -215,65 +576,151 @@ class RunStore:
         try:
             write_json_atomic(self.run_dir(run_id) / "metrics.json", metrics)
         except OSError as error:
-            raise _disk_error("the test results", error) from error
+            raise _save_error("the test results", error) from error
 
     def set_label(self, run_id: str, label: str) -> None:
-        self.update_status(run_id, label=label.strip()[:80])
+        self.update_status(run_id, label=str(label).strip()[:80])
 
     def delete_run(self, run_id: str) -> None:
-        shutil.rmtree(self.run_dir(run_id))
+        """Delete a run for good; a damaged run can always go.
+
+        StoreError if a live process is training it, or has it queued to train.
+        """
+        with self._locked(run_id) as folder:
+            if not folder.is_dir():
+                raise StoreError(f"Run {run_id} does not exist (it may have been deleted already).")
+            run = self._read_run(folder)  # None: no status.json, and nobody is still creating it (we hold the lock)
+            if run is not None and run.status in ACTIVE_STATUSES:  # a dead owner's run reads as interrupted
+                doing = "training" if run.status == RUNNING else "queued to train"
+                raise StoreError(f"Run {run_id} is {doing} in a process that is still running; "
+                                 "stop it first, then delete it.")
+            try:
+                shutil.rmtree(folder)
+            except OSError as error:
+                raise StoreError(f"Could not delete run {run_id}: {explain_os_error(error)}.") from error
+
+    def remove_leftovers(self) -> list[Path]:
+        """Delete the temporary files that killed processes left behind; returns what was removed.
+
+        Only in runs that no live process owns: a live worker may be writing its temporary file right
+        now. The check and the removal happen under the run's lock, so a worker cannot claim the run
+        in between. Call it at start-up; a file that cannot be removed is left for next time.
+        """
+        removed = []
+        for folder in self._run_folders():
+            try:
+                leftovers = [path for pattern in LEFTOVER_PATTERNS for path in folder.glob(pattern)]
+                if not leftovers:
+                    continue
+                with self._locked(folder.name):
+                    try:
+                        status = _check_status(_read_json(folder, "status.json"))
+                    except _Damaged:
+                        status = {}  # no owner anyone can name
+                    if owner_alive(status):
+                        continue
+                    for path in leftovers:
+                        try:
+                            path.unlink()
+                            removed.append(path)
+                        except FileNotFoundError:
+                            pass  # it was a live write that has since been moved into place
+            except (StoreError, OSError):
+                continue
+        return removed
 
     # --- reading -------------------------------------------------------
     def load_config(self, run_id: str) -> TrainConfig:
-        return TrainConfig.from_dict(_read_json(self.run_dir(run_id) / "config.json"))
+        try:
+            return _check_config(_read_json(self.run_dir(run_id), "config.json"))
+        except _Damaged as damage:
+            raise StoreError(f"Run {run_id} cannot be used: {damage}.") from None
 
     def load_history(self, run_id: str) -> list[dict]:
-        return _read_jsonl(self.run_dir(run_id) / "history.jsonl")
+        return _read_jsonl(self.run_dir(run_id) / "history.jsonl", _epoch_record)
 
     def load_batches(self, run_id: str) -> list[dict]:
-        return [b for epoch in _read_jsonl(self.run_dir(run_id) / "batches.jsonl") for b in epoch]
+        return [b for epoch in _read_jsonl(self.run_dir(run_id) / "batches.jsonl", _batches_line) for b in epoch]
 
     def load_metrics(self, run_id: str) -> dict | None:
-        path = self.run_dir(run_id) / "metrics.json"
-        return _read_json(path) if path.exists() else None
+        """The held-out results, or None if there are none yet; StoreError if metrics.json is damaged."""
+        try:
+            data = _read_json(self.run_dir(run_id), "metrics.json", required=False)
+            return None if data is None else _check_metrics(data)
+        except _Damaged as damage:
+            raise StoreError(f"Run {run_id} cannot be used: {damage}.") from None
 
     def model_path(self, run_id: str) -> Path | None:
         path = self.run_dir(run_id) / "model.keras"
-        return path if path.exists() else None
+        return path if _is_file(path) else None
 
     def info(self, run_id: str) -> RunInfo:
+        """A usable run; StoreError if it does not exist or is damaged (list_runs shows damaged runs)."""
         folder = self.run_dir(run_id)
+        run = self._read_run(folder) if folder.is_dir() else None
+        if run is None:
+            raise StoreError(f"Run {run_id} does not exist.")
+        if run.problem is not None:
+            raise StoreError(f"Run {run_id} is damaged: {run.problem}.")
+        return run
+
+    def list_runs(self) -> list[RunInfo]:
+        """Every run, newest first, damaged ones included (status DAMAGED, with the reason).
+
+        Never raises for what is inside one run's folder. StoreError only if the store's own folder
+        cannot be read.
+        """
+        runs = [run for run in map(self._read_run, self._run_folders()) if run is not None]
+        return sorted(runs, key=lambda run: run.created, reverse=True)
+
+    def _run_folders(self) -> list[Path]:
         try:
-            status = _read_json(folder / "status.json")
-            config = TrainConfig.from_dict(_read_json(folder / "config.json"))
-        except (OSError, ValueError) as error:
-            raise StoreError(f"Run {run_id} is unreadable: {error}") from error
-        state = status.get("status", FAILED)
+            entries = list(self.root.iterdir())
+        except FileNotFoundError:
+            return []
+        except OSError as error:
+            raise StoreError(f"Cannot read the runs in {self.root}: {explain_os_error(error, self.root)}.") from None
+        return [entry for entry in entries if is_run_id(entry.name) and entry.is_dir()]
+
+    def _read_run(self, folder: Path) -> RunInfo | None:
+        """The run in `folder`, damaged or not; None while it is being created (or if it was just deleted)."""
+        status: dict = {}
+        config = None
+        try:
+            status = _read_json(folder, "status.json", required=False)
+            if status is None:
+                if _lock_is_held(folder) or not folder.exists():
+                    return None  # create_run holds the lock until status.json is written
+                raise _Damaged("status.json is missing")
+            _check_status(status)
+            config = _check_config(_read_json(folder, "config.json"))
+            metrics = _read_json(folder, "metrics.json", required=False)
+            metrics = None if metrics is None else _check_metrics(metrics)
+        except _Damaged as damage:
+            return self._damaged(folder, status, config, str(damage))
+        state = status["status"]
         if state in ACTIVE_STATUSES and not owner_alive(status):
             state = INTERRUPTED
         return RunInfo(
-            run_id=run_id,
-            config=config,
-            status=state,
-            created=status.get("created", 0.0),
-            started=status.get("started"),
-            finished=status.get("finished"),
-            stop_reason=status.get("stop_reason"),
-            error=status.get("error"),
-            label=status.get("label", ""),
-            has_model=(folder / "model.keras").exists(),
-            metrics=self.load_metrics(run_id),
+            run_id=folder.name, config=config, status=state, created=status["created"],
+            started=status.get("started"), finished=status.get("finished"), stop_reason=status.get("stop_reason"),
+            error=status.get("error"), label=status.get("label", ""), has_model=_is_file(folder / "model.keras"),
+            metrics=metrics,
         )
 
-    def list_runs(self) -> list[RunInfo]:
-        """Every readable run, newest first. Unreadable folders are skipped, not fatal."""
-        if not self.root.exists():
-            return []
-        runs = []
-        for folder in self.root.iterdir():
-            if folder.is_dir() and is_run_id(folder.name):
-                try:
-                    runs.append(self.info(folder.name))
-                except StoreError:
-                    continue
-        return sorted(runs, key=lambda run: run.created, reverse=True)
+    @staticmethod
+    def _damaged(folder: Path, status, config: TrainConfig | None, problem: str) -> RunInfo:
+        """A damaged run, with whatever could still be trusted (its time, for sorting; its label)."""
+        status = status if isinstance(status, dict) else {}
+        created = status.get("created")
+        if not _time(created):
+            try:
+                created = folder.stat().st_mtime
+            except OSError:
+                created = 0.0
+        label = status.get("label")
+        return RunInfo(
+            run_id=folder.name, config=config, status=DAMAGED, created=float(created), started=None, finished=None,
+            stop_reason=None, error=None, label=label if isinstance(label, str) else "",
+            has_model=_is_file(folder / "model.keras"), metrics=None, problem=problem,
+        )

@@ -18,12 +18,12 @@ import sys
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from core.config import TrainConfig
-from core.store import CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, STOPPED, RunStore
+from core.store import CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, STOPPED, RunStore, StoreError
 from core.worker import EARLY_STOPPING_REASON, MAX_EPOCHS_REASON, USER_REASON
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class TrainingJob:
         self._worker: subprocess.Popen | None = None
         # Called as the job ends, before anyone waiting on it wakes: the manager frees its slot here,
         # so a finished job is never still listed as active.
-        self.on_finish: Callable[["TrainingJob"], None] | None = None
+        self.on_finish: Callable[[TrainingJob], None] | None = None
 
     # --- control ------------------------------------------------------
     def stop(self) -> None:
@@ -217,6 +217,11 @@ class TrainingJob:
             self.log.begin(event["epochs"], event["steps"])
         elif kind == "done":
             return event
+        elif kind == "refused":
+            # The worker found the run claimed by another worker (or gone): that worker owns its status,
+            # so this job only reports the failure and writes nothing to the store.
+            log.warning("training run %s was not started: %s", self.run_id, event["error"])
+            return {"status": FAILED, "error": event["error"]}
         return None
 
     def _send_stop(self) -> None:
@@ -329,10 +334,18 @@ _managers_lock = threading.Lock()
 
 
 def shared_manager(store: RunStore | None = None) -> JobManager:
-    """The process-wide JobManager for a run store (default: the configured runs folder)."""
+    """The process-wide JobManager for a run store (default: the configured runs folder).
+
+    Creating it is this process's start-up for that store: temporary files that killed processes left
+    in runs no live process owns are removed then.
+    """
     store = store or RunStore()
     key = str(store.root.resolve())
     with _managers_lock:
         if key not in _managers:
+            try:
+                store.remove_leftovers()
+            except StoreError as error:  # an unreadable store: the pages say so when they list it
+                log.warning("leftover files in %s were not removed: %s", store.root, error)
             _managers[key] = JobManager(store)
         return _managers[key]

@@ -56,12 +56,13 @@ def count_parameters(config: TrainConfig) -> int:
     return sum(row.params for row in describe_layers(config))
 
 
-def build_model(config: TrainConfig):
+def build_model(config: TrainConfig, steps_per_execution: int = 1):
     """Build and compile the Keras MLP described by `config`.
 
     Input is a 28x28 float image in [0, 1]; output is ten softmax probabilities,
     always computed in float32. With `augment`, Keras's random image layers (active
     only in training) come first; with `fast_mode`, hidden layers compute in 16 bits.
+    `steps_per_execution` training steps run per call into TensorFlow (core.throughput).
     """
     import keras
 
@@ -79,7 +80,8 @@ def build_model(config: TrainConfig):
     optimizer = make_optimizer(config)
     if hidden_dtype == "mixed_float16":  # float16 gradients underflow without loss scaling
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  steps_per_execution=steps_per_execution)
     return model
 
 

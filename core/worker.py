@@ -92,11 +92,13 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
 
     from core.callbacks import BestModelCheckpoint, StreamingCallback
     from core.model import build_model, export_model
+    from core.throughput import steps_per_execution
 
     config = store.load_config(run_id)
     data = split_mnist(bundled_mnist(), validation_size=config.validation_size, train_limit=config.train_limit)
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config)
+    steps = -(-len(data.x_train) // config.batch_size)
+    model = build_model(config, steps_per_execution=steps_per_execution(config, steps))
     early = keras.callbacks.EarlyStopping(
         monitor=MONITOR, mode="max", patience=config.patience or config.epochs, restore_best_weights=True
     )

@@ -13,7 +13,20 @@ from streamlit.runtime.scriptrunner import script_runner
 
 from core import figures
 from core.data import bundled_mnist
-from core.store import COMPLETED, FAILED, INTERRUPTED, QUEUED, RUNNING, STOPPED, RunStore, is_run_id
+from core.store import (
+    CANCELLED,
+    COMPLETED,
+    DAMAGED,
+    FAILED,
+    INTERRUPTED,
+    QUEUED,
+    RUNNING,
+    STOPPED,
+    RunInfo,
+    RunStore,
+    StoreError,
+    is_run_id,
+)
 from core.training import STOP_REASONS, JobManager, TrainingJob, format_duration, shared_manager
 
 # Until some session has called st.navigation, Streamlit treats pages/ as a legacy multipage folder and
@@ -39,12 +52,23 @@ STATUS_BADGES = {
     STOPPED: ":orange-badge[:material/stop: stopped]",
     FAILED: ":red-badge[:material/error: failed]",
     INTERRUPTED: ":red-badge[:material/power_off: interrupted]",
-    "cancelled": ":gray-badge[:material/close: cancelled]",
+    CANCELLED: ":gray-badge[:material/close: cancelled]",
+    DAMAGED: ":red-badge[:material/broken_image: damaged]",
 }
 
 
 def run_store() -> RunStore:
     return RunStore()
+
+
+def usable_runs() -> list[RunInfo]:
+    """Every run whose files could be read, newest first. Damaged runs are left to the Runs page."""
+    try:
+        runs = run_store().list_runs()
+    except StoreError as error:
+        st.error(str(error), icon=":material/error:")
+        st.stop()
+    return [run for run in runs if run.problem is None]
 
 
 def job_manager() -> JobManager:

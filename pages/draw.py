@@ -7,7 +7,7 @@ from core import figures
 from core.drawing import EmptyDrawing, preprocess_drawing
 from core.inference import Classifier, ModelLoadError
 from core.store import is_run_id
-from pages._components import run_store, upscale
+from pages._components import run_store, upscale, usable_runs
 
 CANVAS_PIXELS = 280
 # A digit drawn about 200 px tall is scaled by 20/200 into MNIST's 20 px box: a 20 px brush
@@ -66,7 +66,7 @@ def predict_drawing(classifier: Classifier) -> None:
 
 st.title("Draw a digit")
 # Finished runs first (newest first), then interrupted ones that kept a checkpoint.
-runs = sorted((run for run in run_store().list_runs() if run.has_model), key=lambda run: run.metrics is None)
+runs = sorted((run for run in usable_runs() if run.has_model), key=lambda run: run.metrics is None)
 if not runs:
     st.info("There is no trained model yet. Train one first; it takes about a minute.", icon=":material/info:")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
@@ -78,6 +78,8 @@ run = st.selectbox("Model", runs, index=index, format_func=model_label, key=f"mo
                    help="Every finished run with a saved model. The newest comes first.")
 model_path = run_store().model_path(run.run_id)
 try:
+    if model_path is None:
+        raise ModelLoadError("Its model file is gone (the run was deleted).")
     classifier = load_classifier(str(model_path), model_path.stat().st_mtime)
 except (ModelLoadError, OSError) as error:
     st.error(f"This model cannot be used: {error} Pick another model above, or train a new one.",

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._components import run_store
+from pages._components import usable_runs
 
 st.title("Learn how a neural network learns")
 st.markdown(
@@ -26,7 +26,7 @@ with steps[2]:
     st.page_link("pages/draw.py", label="Open Draw", icon=":material/draw:")
 
 st.divider()
-scored = [run for run in run_store().list_runs() if run.has_model and run.metrics]
+scored = [run for run in usable_runs() if run.has_model and run.metrics]
 if scored:
     best = max(scored, key=lambda run: run.metrics["test_accuracy"])
     layers = "-".join(str(u) for u in best.config.hidden_layers)

@@ -5,11 +5,27 @@ import streamlit as st
 
 from core import figures
 from core.importing import ModelImportError, import_model, max_upload_bytes
-from core.store import ACTIVE_STATUSES, StoreError
+from core.store import ACTIVE_STATUSES, DAMAGED, StoreError
 from core.training import format_duration
 from pages._components import STATUS_BADGES, job_manager, run_results, run_store, training_charts
 
 store, manager = run_store(), job_manager()
+
+
+def delete_button(run, container, key: str, disabled: bool = False, help: str | None = None) -> None:
+    """Delete, after a confirmation; the store itself refuses a run that a live process trains."""
+    with container.popover("Delete run", icon=":material/delete:", disabled=disabled, help=help):
+        st.write(f"Delete `{run.display_name}` and its model for good?")
+        if st.button("Yes, delete it", type="primary", key=key):
+            try:
+                if manager.is_active(run.run_id):
+                    raise StoreError("It is training; stop it first.")
+                store.delete_run(run.run_id)
+            except (StoreError, OSError) as error:
+                st.error(f"Could not delete the run: {error}")
+            else:
+                st.rerun()
+
 
 st.title("Runs")
 st.markdown("Every training so far. Tick two or more to compare their curves: what did dropout, or a "
@@ -27,9 +43,25 @@ with st.expander("Import a model file", icon=":material/upload:"):
         else:
             st.success(f"Imported as run {new_run}, with its test accuracy measured here.")
 
-runs = store.list_runs()
+try:
+    runs = store.list_runs()
+except StoreError as error:
+    st.error(str(error), icon=":material/error:")
+    st.stop()
+damaged = [run for run in runs if run.problem is not None]
+runs = [run for run in runs if run.problem is None]
+if damaged:
+    st.warning(f"{len(damaged)} run{'s' * (len(damaged) > 1)} cannot be read: files missing, cut off or not what "
+               "this app writes. They are left out below; delete them, or mend their files by hand.",
+               icon=":material/broken_image:")
+    for run in damaged:
+        text, action = st.columns([5, 1], vertical_alignment="center")
+        text.markdown(f"`{run.run_id}` {STATUS_BADGES[DAMAGED]}")
+        # Plain text: the reason quotes the file's content, which must not render as Markdown.
+        text.text(f"{run.label}: {run.problem}" if run.label else run.problem)
+        delete_button(run, action, key=f"confirm_delete_{run.run_id}")
 if not runs:
-    st.info("No runs yet. Train one on the Train page.", icon=":material/info:")
+    st.info(f"No {'other ' * bool(damaged)}runs yet. Train one on the Train page.", icon=":material/info:")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
@@ -59,7 +91,10 @@ edited = st.data_editor(
 )
 for run, before, after in zip(runs, table["label"], edited["label"]):
     if (after or "") != (before or ""):
-        store.set_label(run.run_id, str(after or ""))
+        try:
+            store.set_label(run.run_id, str(after or ""))
+        except StoreError as error:
+            st.warning(f"The label was not saved: {error}", icon=":material/warning:")
 
 by_name = {run.display_name: run for run in runs}
 chosen = st.multiselect("Compare runs", list(by_name), default=list(by_name)[:3] if len(by_name) > 1 else None,
@@ -99,15 +134,5 @@ buttons[1].download_button("Download history (CSV)", history.to_csv(index=False)
                            file_name=f"{run.run_id}-history.csv", icon=":material/table:",
                            disabled=history.empty)
 active = run.status in ACTIVE_STATUSES or manager.is_active(run.run_id)
-with buttons[2].popover("Delete run", icon=":material/delete:", disabled=active,
-                        help="A run that is training or queued cannot be deleted; stop it first." if active else None):
-    st.write(f"Delete `{run.display_name}` and its model for good?")
-    if st.button("Yes, delete it", type="primary", key="confirm_delete"):
-        try:
-            if manager.is_active(run.run_id):
-                raise StoreError("It is training; stop it first.")
-            store.delete_run(run.run_id)
-        except (StoreError, OSError) as error:
-            st.error(f"Could not delete the run: {error}")
-        else:
-            st.rerun()
+delete_button(run, buttons[2], key="confirm_delete", disabled=active,
+              help="A run that is training or queued cannot be deleted; stop it first." if active else None)

@@ -2,13 +2,14 @@
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
-from core.store import RunStore
+from core.store import RunStore, new_run_id
 from core.training import JobManager, shared_manager
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -81,3 +82,66 @@ def test_a_running_job_cannot_be_deleted_and_a_finished_one_only_after_confirmin
     app.button(key="confirm_delete").click().run()
     assert not store.run_dir(victim).exists()
     assert not os.path.exists(store.root / victim)
+
+
+# One run's file each, as a crash, a bad hand edit or another program could leave it; every copy keeps a model.
+DAMAGE = {
+    "config.json": "[]",
+    "metrics.json": '{"test_accuracy": 0.9',
+    "status.json": '{"status": "running", "created": 1.7e9, "pid": 1180591620717411303424}',
+}
+
+
+@pytest.fixture
+def damaged_store(two_runs, tmp_path, monkeypatch):
+    """A store with one good trained run and, beside it, copies of it with one file damaged each."""
+    store, run_ids = two_runs
+    mixed = RunStore(tmp_path / "runs")
+    shutil.copytree(store.run_dir(run_ids[0]), mixed.run_dir(run_ids[0]))
+    damaged = {}
+    for name, content in DAMAGE.items():
+        run_id = new_run_id()
+        shutil.copytree(store.run_dir(run_ids[0]), mixed.run_dir(run_id))
+        (mixed.run_dir(run_id) / name).write_text(content)
+        damaged[run_id] = name
+    pid_0 = new_run_id()
+    shutil.copytree(store.run_dir(run_ids[0]), mixed.run_dir(pid_0))
+    (mixed.run_dir(pid_0) / "status.json").write_text('{"status": "running", "created": 1.7e9, "pid": 0}')
+    damaged[pid_0] = "status.json"
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(mixed.root))
+    return mixed, run_ids[0], damaged
+
+
+def open_page(path: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page(path)
+    return app.run()
+
+
+def test_damaged_runs_break_no_page_and_only_the_runs_page_shows_them(damaged_store):
+    store, good, damaged = damaged_store
+    runs = open_page("pages/runs.py")
+    assert not runs.exception
+    assert "4 runs cannot be read" in runs.warning[0].value
+    reasons = "\n".join(t.value for t in runs.text)
+    assert all(name in reasons for name in damaged.values()) and "pid must be a process id" in reasons
+    assert list(runs.dataframe[0].value["run"]) == [good]
+    home = open_page("pages/home.py")
+    assert not home.exception
+    assert any(m.label == "Runs trained" and m.value == "1" for m in home.metric)
+    draw = open_page("pages/draw.py")
+    assert not draw.exception
+    (model,) = draw.selectbox(key="model-None").options
+    assert model.startswith(good)
+
+
+def test_a_damaged_run_can_be_deleted_from_the_runs_page(damaged_store):
+    store, good, damaged = damaged_store
+    victim = next(run_id for run_id, name in damaged.items() if name == "config.json")
+    app = open_page("pages/runs.py")
+    assert store.run_dir(victim).exists()  # showing it, and its popover, deletes nothing
+    app.button(key=f"confirm_delete_{victim}").click().run()
+    assert not app.exception
+    assert not store.run_dir(victim).exists()
+    assert {run.run_id for run in store.list_runs()} == {good} | set(damaged) - {victim}
+    assert "3 runs cannot be read" in app.warning[0].value

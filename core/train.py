@@ -13,7 +13,7 @@ import sys
 
 from core.config import ACTIVATIONS, OPTIMIZERS, ConfigError, TrainConfig
 from core.model import count_parameters, describe_layers
-from core.store import COMPLETED, STOPPED, RunStore
+from core.store import COMPLETED, STOPPED, RunStore, StoreError
 from core.training import STOP_REASONS, JobManager, Progress, format_duration
 
 DEFAULTS = TrainConfig()
@@ -37,7 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="randomly shift, rotate, zoom and thicken/thin images during training")
     parser.add_argument("--fast", action="store_true",
                         help="16-bit hidden layers where the hardware has units for it (bfloat16 CPU, float16 GPU)")
-    parser.add_argument("--runs-dir", default=None, help="run store folder (default: $MNIST_RUNS_DIR or ./runs)")
+    parser.add_argument("--runs-dir", default=None,
+                        help="run store folder, made if missing (default: $MNIST_RUNS_DIR or the project's runs/)")
     return parser.parse_args(argv)
 
 
@@ -73,9 +74,20 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2
+    store = RunStore(args.runs_dir)  # absolute from here on, so the worker finds it from its own folder
+    try:
+        store.prepare()
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    store.remove_leftovers()  # this process's start-up: files that killed workers left behind
     print(format_summary(config), flush=True)
-    manager = JobManager(RunStore(args.runs_dir))
-    job = manager.submit(config)
+    manager = JobManager(store)
+    try:
+        job = manager.submit(config)
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"run {job.run_id} in {manager.store.root}", flush=True)
     reported = 0
     try:

@@ -1,13 +1,17 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_cli(*args):
+def run_cli(*args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # so `-m core.train` is found from any working folder
     return subprocess.run(
-        [sys.executable, "-m", "core.train", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "core.train", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
 
 
@@ -27,3 +31,73 @@ def test_cli_bad_flags_exit_nonzero_with_the_same_message(tmp_path):
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
     result = run_cli("--hidden", "512", "0", "--runs-dir", str(tmp_path))
     assert result.returncode == 2 and "Hidden layer 2 needs 1 to 4,096 units" in result.stderr
+
+
+def test_cli_run_from_another_folder_trains_into_its_relative_runs_dir_and_clears_leftovers(tmp_path):
+    from core.config import TrainConfig
+    from core.store import RunStore
+
+    store = RunStore(tmp_path / "myruns")
+    crashed = store.create_run(TrainConfig())
+    store.update_status(crashed, status="running", pid=4_194_304, pid_start="0")  # a worker killed mid-save
+    leftover = store.run_dir(crashed) / ".model.1a2b3c4d.tmp.keras"
+    leftover.write_bytes(b"half a model")
+    result = run_cli("--hidden", "16", "--epochs", "1", "--train-limit", "500", "--runs-dir", "myruns", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"in {tmp_path / 'myruns'}" in result.stdout
+    (new,) = [run for run in store.list_runs() if run.run_id != crashed]
+    assert new.status == "completed" and new.has_model and new.metrics
+    assert not leftover.exists() and not (ROOT / "myruns").exists()
+
+
+def unwritable(path: Path) -> bool:
+    """Whether `path` can neither be made nor written in: tries both, and undoes whatever worked."""
+    try:
+        if path.is_dir():
+            probe = path / ".mnist-write-probe"
+            probe.touch()
+            probe.unlink()
+        else:
+            path.mkdir()
+            path.rmdir()
+    except OSError:
+        return True
+    return False
+
+
+@pytest.fixture
+def read_only_place(tmp_path) -> Path:
+    """A folder nobody, root included, may store runs in. chmod does not stop root (tests and CI run as root);
+    /sys and /proc refuse new files from anyone, so one of them is used, if the probe says so here."""
+    candidates = [Path("/sys/kernel/mnist-runs"), Path("/proc/mnist-runs"), Path("/sys/kernel")]
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o555)
+        candidates.insert(0, locked / "runs")
+    place = next((path for path in candidates if unwritable(path)), None)
+    if place is None:
+        pytest.skip("no folder here refuses writes from this user (checked /sys and /proc)")
+    return place
+
+
+@pytest.mark.parametrize("case", ["a file", "under a file", "read-only"])
+def test_a_bad_runs_dir_gets_one_line_naming_it_exit_2_and_nothing_written(tmp_path, case, request):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a folder")
+    runs_dir, says = {
+        "a file": (notes, f"{notes}: it is a file, not a folder"),
+        "under a file": (notes / "runs", f"{notes} is a file, so no folder can be made under it"),
+        "read-only": (None, "not allowed to write to"),
+    }[case]
+    if runs_dir is None:
+        runs_dir = request.getfixturevalue("read_only_place")
+    before = sorted(tmp_path.rglob("*"))
+    result = run_cli("--hidden", "16", "--epochs", "1", "--runs-dir", str(runs_dir))
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and str(runs_dir) in line, line
+    assert says in line or (case == "read-only" and "does not exist, and cannot be made" in line), line
+    assert "disk space" not in line and "Traceback" not in result.stderr
+    assert sorted(tmp_path.rglob("*")) == before and notes.read_text() == "not a folder"
+    assert not (runs_dir.exists() and runs_dir.is_dir() and any(runs_dir.glob("2*")))

@@ -95,21 +95,22 @@ DAMAGE = {
 @pytest.fixture
 def damaged_store(two_runs, tmp_path, monkeypatch):
     """A store with one good trained run and, beside it, copies of it with one file damaged each."""
-    store, run_ids = two_runs
+    store, _ = two_runs
+    good = next(run.run_id for run in store.list_runs() if run.status == "completed")  # one may have been deleted
     mixed = RunStore(tmp_path / "runs")
-    shutil.copytree(store.run_dir(run_ids[0]), mixed.run_dir(run_ids[0]))
+    shutil.copytree(store.run_dir(good), mixed.run_dir(good))
     damaged = {}
     for name, content in DAMAGE.items():
         run_id = new_run_id()
-        shutil.copytree(store.run_dir(run_ids[0]), mixed.run_dir(run_id))
+        shutil.copytree(store.run_dir(good), mixed.run_dir(run_id))
         (mixed.run_dir(run_id) / name).write_text(content)
         damaged[run_id] = name
     pid_0 = new_run_id()
-    shutil.copytree(store.run_dir(run_ids[0]), mixed.run_dir(pid_0))
+    shutil.copytree(store.run_dir(good), mixed.run_dir(pid_0))
     (mixed.run_dir(pid_0) / "status.json").write_text('{"status": "running", "created": 1.7e9, "pid": 0}')
     damaged[pid_0] = "status.json"
     monkeypatch.setenv("MNIST_RUNS_DIR", str(mixed.root))
-    return mixed, run_ids[0], damaged
+    return mixed, good, damaged
 
 
 def open_page(path: str) -> AppTest:

@@ -171,10 +171,16 @@ def test_a_second_worker_for_a_claimed_run_trains_nothing_and_leaves_it_to_the_f
     store.claim(run_id)  # this test process is the first worker
     before = sorted(p.name for p in store.run_dir(run_id).iterdir())
     status = status_of(store, run_id)
-    worker = subprocess.run([sys.executable, "-m", "core.worker", run_id, "--runs-dir", str(store.root)], cwd=ROOT,
-                            input="", capture_output=True, text=True, timeout=120)
-    assert worker.returncode == 4, worker.stderr
-    assert [json.loads(line)["event"] for line in worker.stdout.splitlines()] == ["refused"]
+    # stdin stays open, as the app keeps it: its end would tell the worker that the app died.
+    worker = subprocess.Popen([sys.executable, "-m", "core.worker", run_id, "--runs-dir", str(store.root)], cwd=ROOT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert worker.wait(120) == 4, worker.stderr.read()
+        assert [json.loads(line)["event"] for line in worker.stdout.read().splitlines()] == ["refused"]
+    finally:
+        worker.stdin.close()
+        worker.stdout.close()
+        worker.stderr.close()
     job = TrainingJob(run_id, CONFIG, store)  # as the app would start it
     job.run()
     assert job.status == FAILED and "not waiting to be trained" in job.error

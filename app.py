@@ -3,9 +3,11 @@
 import streamlit as st
 
 from pages._components import training_status_sidebar
+from pages._streamlit_internals import route_every_page_through_app
 
 
 def run() -> None:
+    route_every_page_through_app()
     st.set_page_config(page_title="Neural network trainer · MNIST", page_icon=":material/neurology:", layout="wide")
     page = st.navigation([
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

@@ -14,10 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.timing import durations_of_records, median_or_none
 from bench import browser_latency, drawn_digits, fast_mode, inference_latency, page_overhead
 from core.config import TrainConfig
 from core.store import RunStore
-from core.training import JobManager
+from core.jobs import JobManager
 
 
 def machine() -> str:
@@ -38,9 +39,8 @@ def default_training(runs_dir: Path, config: TrainConfig = TrainConfig()) -> dic
     job.wait()
     if job.error:
         raise RuntimeError(job.error)
-    epochs = [record["seconds"] for record in job.log.snapshot()[1]]
-    return {"run_id": job.run_id, **job.metrics,
-            "median_epoch_s": sorted(b - a for a, b in zip(epochs, epochs[1:]))[len(epochs) // 2 - 1]}
+    return {"run_id": job.run_id, **job.metrics.to_dict(),
+            "median_epoch_s": median_or_none(durations_of_records(job.log.snapshot()[1]))}
 
 
 def main() -> None:
@@ -73,12 +73,15 @@ def main() -> None:
         ("default model, full data: epoch time", f"{trained['median_epoch_s']:.2f} s"),
         ("default model: held-out test accuracy",
          f"{trained['test_accuracy']:.2%} after {trained['epochs_run']} epochs (best {trained['best_epoch']})"),
-        ("one drawing: preprocessing + model call", f"p50 {latency['direct_p50_ms']:.1f} ms, "
-                                                    f"p95 {latency['direct_p95_ms']:.1f} ms"),
-        ("one drawing: preprocessing + `model.predict`", f"p50 {latency['predict_p50_ms']:.1f} ms, "
-                                                         f"p95 {latency['predict_p95_ms']:.1f} ms"),
-        ("mouse-up to prediction in Chromium", f"median {browser['median_ms']:.0f} ms, "
+        ("one drawing: preprocessing + numpy forward pass (the Draw page)",
+         f"p50 {latency['numpy_p50_ms']:.1f} ms, p95 {latency['numpy_p95_ms']:.1f} ms"),
+        ("one drawing: preprocessing + Keras model call (traced)",
+         f"p50 {latency['keras_p50_ms']:.1f} ms, p95 {latency['keras_p95_ms']:.1f} ms"),
+        ("one drawing: preprocessing + `model.predict`",
+         f"p50 {latency['predict_p50_ms']:.1f} ms, p95 {latency['predict_p95_ms']:.1f} ms"),
+        ("mouse-up to prediction in Chromium", f"p50 {browser['median_ms']:.0f} ms, p95 {browser['p95_ms']:.0f} ms, "
                                                f"worst {browser['max_ms']:.0f} ms"),
+        ("server resident memory after visiting every page and drawing", f"{browser['server_mb']:.0f} MB"),
         ("augmented model (`--augment`, 30 epochs, patience 5): held-out test accuracy",
          f"{augmented['test_accuracy']:.2%} (classic {trained['test_accuracy']:.2%})"),
         ("500 stroke-drawn digits (bench/drawn_digits.py): accuracy",

@@ -83,8 +83,7 @@ def accuracy(model_path: str, per_digit: int = 50) -> float:
     from core.inference import Classifier
 
     images, labels = drawn_digits(per_digit)
-    model = Classifier.load(model_path).model
-    return float((np.asarray(model(images)).argmax(axis=1) == labels).mean())
+    return float((Classifier.load(model_path).predict(images).argmax(axis=1) == labels).mean())
 
 
 def main() -> None:

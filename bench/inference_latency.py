@@ -1,8 +1,10 @@
 """How long does one drawing take, from canvas pixels to probabilities?
 
-Preprocessing plus a direct model call (what the Draw page does) against
-preprocessing plus `model.predict`, interleaved call by call, over the same
-drawings; prints p50 and p95 of each in milliseconds.
+Three ways over the same drawings, interleaved call by call: the Draw page's
+numpy forward pass (core.inference), the Keras model called directly as a
+traced function (what the page did before it dropped TensorFlow), and
+`model.predict`. Each includes the MNIST-style preprocessing; prints p50 and
+p95 of each in milliseconds.
 
     python -m bench.inference_latency [--calls 300] [--model PATH]
 """
@@ -47,24 +49,42 @@ def default_model(folder: str):
     return path
 
 
+def keras_call(path: str):
+    """The model as one traced TensorFlow function for a single image: the fastest way through Keras."""
+    import keras
+    import tensorflow as tf
+
+    model = keras.models.load_model(path, compile=False)
+    traced = tf.function(lambda batch: model(batch, training=False), autograph=False,
+                         input_signature=[tf.TensorSpec((1, 28, 28), tf.float32)])
+    return model, lambda image: np.asarray(traced(tf.constant(image[None])))
+
+
 def measure(calls: int = 300, model_path: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as folder:
-        classifier = Classifier.load(model_path or default_model(folder))
+        path = model_path or default_model(folder)
+        classifier = Classifier.load(path)
+        model, call = keras_call(path)
     drawings = canvases(calls)
-    for canvas in drawings[:10]:  # warm up both paths
-        classifier.classify(preprocess_drawing(canvas).image)
-        classifier.model.predict(preprocess_drawing(canvas).image[None], verbose=0)
-    direct, predict = [], []
+    ways = {
+        "numpy": lambda canvas: classifier.classify(preprocess_drawing(canvas).image),
+        "keras": lambda canvas: call(preprocess_drawing(canvas).image),
+        "predict": lambda canvas: model.predict(preprocess_drawing(canvas).image[None], verbose=0),
+    }
+    for canvas in drawings[:10]:  # warm up every way
+        for way in ways.values():
+            way(canvas)
+    times = {name: [] for name in ways}
     for canvas in drawings:
-        start = time.perf_counter()
-        classifier.classify(preprocess_drawing(canvas).image)
-        direct.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        classifier.model.predict(preprocess_drawing(canvas).image[None], verbose=0)
-        predict.append(time.perf_counter() - start)
-    ms = lambda values, q: float(np.percentile(values, q) * 1000)  # noqa: E731
-    return {"direct_p50_ms": ms(direct, 50), "direct_p95_ms": ms(direct, 95),
-            "predict_p50_ms": ms(predict, 50), "predict_p95_ms": ms(predict, 95), "calls": calls}
+        for name, way in ways.items():
+            start = time.perf_counter()
+            way(canvas)
+            times[name].append(time.perf_counter() - start)
+    result = {"calls": calls}
+    for name, values in times.items():
+        result[f"{name}_p50_ms"] = float(np.percentile(values, 50) * 1000)
+        result[f"{name}_p95_ms"] = float(np.percentile(values, 95) * 1000)
+    return result
 
 
 def main() -> None:
@@ -73,8 +93,8 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     args = parser.parse_args()
     r = measure(args.calls, args.model)
-    print(f"preprocess + model call      p50 {r['direct_p50_ms']:.2f} ms  p95 {r['direct_p95_ms']:.2f} ms")
-    print(f"preprocess + model.predict   p50 {r['predict_p50_ms']:.2f} ms  p95 {r['predict_p95_ms']:.2f} ms")
+    for name, what in (("numpy", "numpy forward pass"), ("keras", "Keras model call"), ("predict", "model.predict")):
+        print(f"preprocess + {what:20s} p50 {r[f'{name}_p50_ms']:.2f} ms  p95 {r[f'{name}_p95_ms']:.2f} ms")
     print(f"over {r['calls']} drawings each, interleaved")
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from bench.timing import durations_of_records
 from bench.training_overhead import engine_epoch_times
 from core.config import TrainConfig
+from core.run_states import ACTIVE_STATUSES
 from tests.browser import Server, launch_chromium, set_number, wait_idle
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -108,7 +109,7 @@ def watched_epoch_times(page, server: Server, runs_dir: Path, config: TrainConfi
     run_id = page.url.split("run=")[1].split("&")[0]
     status = runs_dir / run_id / "status.json"
     changes, last, started = 0, None, time.perf_counter()
-    while json.loads(status.read_text())["status"] in ("queued", "running"):
+    while json.loads(status.read_text())["status"] in ACTIVE_STATUSES:
         try:
             shown = chart.evaluate("el => el.data ? el.data.map(t => t.x.length).join() : ''")
         except Exception:  # the chart is replaced by the results when the run ends

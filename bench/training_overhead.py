@@ -19,7 +19,7 @@ from bench.timing import durations_of_records, epoch_clock, epoch_durations
 from core.config import TrainConfig
 from core.data import bundled_mnist, split_mnist
 from core.store import RunStore
-from core.training import JobManager
+from core.jobs import JobManager
 
 POLLS_PER_SECOND = 5
 

@@ -43,7 +43,8 @@ import numpy as np
 from core.config import ACTIVATIONS, MAX_LAYERS, MAX_UNITS, ConfigError, TrainConfig
 from core.data import IMAGE_SIZE, NUM_CLASSES
 from core.model import INPUT_UNITS, count_parameters
-from core.store import COMPLETED, RunStore
+from core.run_states import COMPLETED, IMPORTED
+from core.store import RunStore, StoreError
 
 MAX_UPLOAD_MB_ENV = "MNIST_MAX_UPLOAD_MB"
 MB = 2**20  # Streamlit's maxUploadSize counts megabytes of 1,048,576 bytes, and so does every message here
@@ -51,9 +52,9 @@ ALLOWED_LAYERS = ("InputLayer", "Flatten", "Dense", "Dropout")
 # Input, Flatten, then a Dense and a Dropout per hidden layer, then the output Dense.
 MAX_KERAS_LAYERS = 2 + 2 * MAX_LAYERS + 1
 
-# A saved model holds its weights and, once trained, its optimizer's state: Adam keeps two arrays
-# per weight (m and v), RMSprop and SGD with momentum one. The download of a trained model is
-# therefore up to three times its float32 weights (a 784-2048-2048-10 network: 67 MB).
+# The app saves a model without its optimizer's state (core.model.export_model), but files saved by
+# earlier versions, or by Keras elsewhere, hold it: Adam keeps two more arrays per weight (m and v),
+# RMSprop and SGD with momentum one. Such files are accepted where they fit (and always from the run store).
 OPTIMIZER_SLOTS = 2
 FLOAT32_BYTES = 4
 # HDF5 object headers (about 1 to 2 KB per group or dataset), config.json, metadata.json, zip headers.
@@ -100,9 +101,10 @@ class ModelArchive:
 # --- how big a file may be -----------------------------------------------------------------------
 
 
-def export_bytes(config: TrainConfig) -> int:
-    """The most bytes this app's `.keras` file of `config` takes: float32 weights, optimizer state, headers."""
-    return count_parameters(config) * FLOAT32_BYTES * (1 + OPTIMIZER_SLOTS) + EXPORT_OVERHEAD_BYTES
+def export_bytes(config: TrainConfig, optimizer_slots: int = 0) -> int:
+    """The most bytes a `.keras` file of `config` takes: float32 weights, headers, and `optimizer_slots`
+    arrays per weight of optimizer state (0 for the files this app saves now)."""
+    return count_parameters(config) * FLOAT32_BYTES * (1 + optimizer_slots) + EXPORT_OVERHEAD_BYTES
 
 
 def largest_config() -> TrainConfig:
@@ -111,7 +113,7 @@ def largest_config() -> TrainConfig:
 
 
 def default_max_upload_mb() -> int:
-    """Megabytes that fit the largest network the app builds, saved after training with Adam (999)."""
+    """Megabytes that fit the largest network the app builds, as the app saves it (334)."""
     return math.ceil(export_bytes(largest_config()) / MB)
 
 
@@ -142,7 +144,7 @@ def _too_big_message(size: int, limit: int, source: str) -> str:
         return f"{told}."
     return (
         f"{told}, enough for the largest network this app builds ({MAX_LAYERS} hidden layers of "
-        f"{MAX_UNITS:,} units, saved after training). This file is bigger than any model the app makes."
+        f"{MAX_UNITS:,} units). This file is bigger than any model the app makes."
     )
 
 
@@ -417,8 +419,9 @@ def weight_shapes(config: TrainConfig) -> list[tuple[int, ...]]:
 
 
 def weights_budget(config: TrainConfig) -> int:
-    """The most bytes model.weights.h5 may unpack to: the app's own file of `config`, even in float64."""
-    return 2 * export_bytes(config)
+    """The most bytes model.weights.h5 may unpack to: a file of `config` with an optimizer's state, even in
+    float64 (a memory bound, not an accusation: the arrays read are only ever the Dense weights)."""
+    return 2 * export_bytes(config, OPTIMIZER_SLOTS)
 
 
 class _ReadOnlyFile(io.RawIOBase):
@@ -666,7 +669,7 @@ def read_model(data: bytes, *, max_bytes: int | None = None) -> ModelArchive:
     Args:
         data: the file's bytes.
         max_bytes: the largest file accepted; None means `max_upload_bytes()`, the upload limit.
-            Files the app saved itself are at most `export_bytes(largest_config())`.
+            Files in the run store are at most `export_bytes(largest_config(), OPTIMIZER_SLOTS)`.
 
     Raises ModelImportError, with a message for a learner, for anything that is not a model this
     app could have saved; nothing outside `data` is read, and memory stays within about the size
@@ -687,53 +690,34 @@ def read_model(data: bytes, *, max_bytes: int | None = None) -> ModelArchive:
     return ModelArchive(config, weights)
 
 
-def build_from_archive(data: bytes):
-    """(TrainConfig, a Keras model built by our builder holding the file's weights)."""
-    from core.model import build_model
-
-    archive = read_model(data)
-    model = build_model(archive.config)
-    model.set_weights(archive.weights)  # shapes already match weight_shapes, which a test checks against Keras
-    return archive.config, model
-
-
 def import_model(data: bytes, filename: str, store: RunStore) -> str:
     """Check, rebuild and evaluate an uploaded model, and store it as a new completed run.
 
     Returns the run id. On any refusal (ModelImportError) nothing is stored.
     """
     from core.data import bundled_mnist, to_float
-    from core.evaluation import test_report
+    from core.evaluation import evaluate
+    from core.inference import Classifier
+    from core.isolated import IsolatedError
+    from core.model import PlainModelFile
 
-    config, model = build_from_archive(data)
+    archive = read_model(data)
     arrays = bundled_mnist()
-    probabilities = np.asarray(model.predict(to_float(arrays["x_test"]), batch_size=2048, verbose=0))
-    picked = probabilities[np.arange(len(arrays["y_test"])), arrays["y_test"]]
-    loss = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
-    run_id = store.create_run(config)
+    metrics = evaluate(Classifier(archive.config, archive.weights).predict(to_float(arrays["x_test"])),
+                       arrays["y_test"], best_epoch=0, epochs_run=0, train_seconds=0.0, train_images=0,
+                       parameters=count_parameters(archive.config))
+    # Rebuilt by our own builder from the checked settings (the file's config is only ever data), and
+    # written by a child process, so this server never imports TensorFlow (core.isolated).
+    model = PlainModelFile(archive.config, archive.weights)
+    run_id = store.create_run(archive.config)
     try:
-        store.save_model(run_id, model)
-        store.save_metrics(
-            run_id,
-            {
-                **test_report(probabilities, arrays["y_test"], loss),
-                "best_epoch": 0,
-                "best_val_accuracy": None,
-                "best_val_loss": None,
-                "epochs_run": 0,
-                "train_seconds": 0.0,
-                "train_images": 0,
-                "parameters": count_parameters(config),
-            },
-        )
-        store.update_status(
-            run_id,
-            status=COMPLETED,
-            started=time.time(),
-            finished=time.time(),
-            stop_reason="imported",
-            label=f"imported: {filename}"[:80],
-        )
+        try:
+            store.save_model(run_id, model)
+        except IsolatedError as error:
+            raise StoreError(f"Could not save the imported model: {error}") from error
+        store.save_metrics(run_id, metrics)
+        store.update_status(run_id, status=COMPLETED, started=time.time(), finished=time.time(),
+                            stop_reason=IMPORTED, label=f"imported: {filename}"[:80])
     except BaseException:
         shutil.rmtree(store.run_dir(run_id), ignore_errors=True)
         raise

@@ -1,30 +1,56 @@
-"""Classify one drawing with a saved model, and show what each hidden layer made of it."""
+"""Classify one drawing with a saved model, in numpy, and show what each hidden layer made of it.
+
+The app's server never imports TensorFlow to read a drawing: a saved model is
+an MLP, so its forward pass is a few matrix products. The weights come from
+the same checked reader the importer uses (core.importing.read_model), so a
+model file is read as numbers only, whoever wrote the run folder. Without
+TensorFlow the server stays small (its memory is the web server's, not a deep
+learning runtime's), and Streamlit has no Keras session to clear after each
+rerun. A test holds this forward pass to Keras's own output within 1e-5.
+"""
 
 from __future__ import annotations
 
-import threading
-import zipfile
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-
-def _compiled(probe):
-    """The probe as one traced graph: about 7x faster per single image than eager calls (bench/)."""
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        return lambda batch: probe([batch], training=False)
-    import tensorflow as tf
-
-    traced = tf.function(lambda batch: probe([batch], training=False), autograph=False,
-                         input_signature=[tf.TensorSpec((1, 28, 28), tf.float32)])
-    return lambda batch: traced(tf.constant(batch))
+from core.config import TrainConfig
+from core.data import IMAGE_SIZE
 
 
 class ModelLoadError(RuntimeError):
     """A saved model could not be loaded; the message says why in plain words."""
+
+
+_ERF = np.frompyfunc(math.erf, 1, 1)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # Split by sign so exp never overflows.
+    out = np.empty_like(x)
+    positive = x >= 0
+    out[positive] = 1 / (1 + np.exp(-x[positive]))
+    exp = np.exp(x[~positive])
+    out[~positive] = exp / (1 + exp)
+    return out
+
+
+ACTIVATION_FUNCTIONS = {
+    "relu": lambda x: np.maximum(x, 0),
+    "tanh": np.tanh,
+    "sigmoid": _sigmoid,
+    "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
+    # Keras's "gelu" is the exact one (approximate=False): x * P(X <= x) for a standard normal X.
+    "gelu": lambda x: 0.5 * x * (1 + _ERF(x / math.sqrt(2)).astype(x.dtype)),
+}
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 @dataclass(frozen=True)
@@ -49,45 +75,62 @@ class Prediction:
 
 
 class Classifier:
-    """A loaded model plus a probe that returns hidden activations and the output in one call.
+    """A saved MLP as numpy arrays: probabilities and hidden activations for any batch of images.
 
-    Single images are classified by calling the model, not `model.predict`,
-    which sets up a whole batched loop each time (about 15x slower per image).
-    Calls are serialised with a lock: Keras models are not documented as
-    thread-safe, and one instance is shared by every browser session.
+    Read-only after construction and free of locks, so one instance serves every browser session.
+
+    Args:
+        config: the network's TrainConfig (its activation and hidden layer sizes).
+        weights: kernel, bias, kernel, bias, ... of each Dense layer in order, the last one the output.
+
+    Example:
+        classifier = Classifier.load("runs/<run id>/model.keras")
+        classifier.classify(image).digit
     """
 
-    def __init__(self, model):
-        import keras
-
-        self.model = model
-        hidden = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)][:-1]
-        self.layer_names = [layer.name for layer in hidden]
-        probe = keras.Model(model.inputs, [layer.output for layer in hidden] + [model.outputs[0]])
-        self._probe = _compiled(probe)
-        self._lock = threading.Lock()
+    def __init__(self, config: TrainConfig, weights: list[np.ndarray]):
+        self.config = config
+        self.kernels = [np.ascontiguousarray(w, dtype=np.float32) for w in weights[0::2]]
+        self.biases = [np.asarray(b, dtype=np.float32) for b in weights[1::2]]
+        self.layer_names = [f"hidden_{i}" for i in range(1, len(self.kernels))]
+        self._activation = ACTIVATION_FUNCTIONS[config.activation]
 
     @classmethod
     def load(cls, path: Path | str) -> "Classifier":
-        """Load a `.keras` file written by this app; ModelLoadError if it is missing or damaged."""
-        import keras
+        """Read a `.keras` file (checked as data, never deserialised); ModelLoadError if unusable."""
+        from core.importing import OPTIMIZER_SLOTS, ModelImportError, export_bytes, largest_config, read_model
 
         path = Path(path)
-        if not path.exists():
-            raise ModelLoadError(f"The model file {path.name} is missing; train the run again.")
-        if not zipfile.is_zipfile(path):
-            raise ModelLoadError(f"{path.name} is not a Keras model file (it is damaged or something else).")
         try:
-            model = keras.models.load_model(path, compile=False, safe_mode=True)
-        except Exception as error:  # Keras raises many types for a bad archive; all mean "unusable"
-            raise ModelLoadError(f"{path.name} could not be loaded: {error}") from error
-        return cls(model)
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ModelLoadError(f"The model file {path.name} is missing; train the run again.") from None
+        except OSError as error:
+            raise ModelLoadError(f"The model file {path.name} cannot be read: {error.strerror or error}.") from error
+        try:
+            # Any model the app saves, and those earlier versions saved with their optimizer's state.
+            archive = read_model(data, max_bytes=export_bytes(largest_config(), OPTIMIZER_SLOTS))
+        except ModelImportError as error:
+            raise ModelLoadError(f"{path.name} is not a model this app can use: {error}") from error
+        return cls(archive.config, archive.weights)
+
+    def forward(self, images: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """(each hidden layer's activations, probabilities) for a batch of 28x28 images in [0, 1]."""
+        x = np.asarray(images, dtype=np.float32).reshape(-1, IMAGE_SIZE * IMAGE_SIZE)
+        hidden = []
+        for kernel, bias in zip(self.kernels[:-1], self.biases[:-1]):
+            x = self._activation(x @ kernel + bias)
+            hidden.append(x)
+        return hidden, softmax(x @ self.kernels[-1] + self.biases[-1])
+
+    def predict(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """Probabilities for many images, in batches so memory stays small."""
+        images = np.asarray(images)
+        return np.concatenate([self.forward(images[i: i + batch_size])[1]
+                               for i in range(0, len(images), batch_size)] or [np.zeros((0, 10), np.float32)])
 
     def classify(self, image: np.ndarray) -> Prediction:
         """Probabilities and activations for one 28x28 float image in [0, 1]."""
-        batch = np.asarray(image, dtype=np.float32).reshape(1, 28, 28)
-        with self._lock:
-            outputs = self._probe(batch)
-        arrays = [np.asarray(output)[0] for output in outputs]
-        return Prediction(probabilities=arrays[-1].astype(np.float32), activations=arrays[:-1],
-                          layer_names=self.layer_names)
+        hidden, probabilities = self.forward(image)
+        return Prediction(probabilities=probabilities[0].astype(np.float32),
+                          activations=[layer[0] for layer in hidden], layer_names=self.layer_names)

@@ -120,17 +120,41 @@ def fast_policy() -> str | None:
 
 
 def export_model(model, config: TrainConfig):
-    """The trained network as the app saves it: no augmentation layers, float32 throughout.
+    """The trained network as the app saves it: no augmentation layers, float32, no optimizer state.
 
-    A saved model then loads anywhere (no custom layers) and predicts in float32,
-    whichever way it was trained.
+    A saved model then loads anywhere (no custom layers), predicts in float32 whichever way it was
+    trained, and is only as large as its weights: the optimizer's state (one or two more arrays per
+    weight) is of no use to someone who draws with it, downloads it or fine-tunes it from scratch.
     """
     import keras
 
-    if not config.augment and not config.fast_mode:
-        return model  # already plain: rebuilding would only cost time at every checkpoint
     plain = build_model(config.replace(augment=False, fast_mode=False))
     trained = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    for target, source in zip((l for l in plain.layers if isinstance(l, keras.layers.Dense)), trained):
+    for target, source in zip((layer for layer in plain.layers if isinstance(layer, keras.layers.Dense)), trained):
         target.set_weights([w.astype("float32") for w in source.get_weights()])
     return plain
+
+
+def save_model_file(config: dict, weights: list, path: str) -> None:
+    """Build the plain network of `config` (a TrainConfig's dict), give it `weights`, and save it at `path`.
+
+    For core.isolated: the app's server saves an imported model this way, in a child process.
+    """
+    model = build_model(TrainConfig.from_dict(config).replace(augment=False, fast_mode=False))
+    model.set_weights(weights)
+    model.save(path)
+
+
+class PlainModelFile:
+    """A network given as weights, saved like a Keras model (`.save(path)`) by a child process (core.isolated).
+
+    The run store saves it as it saves a trained model: to a temporary file, then moved into place.
+    """
+
+    def __init__(self, config: TrainConfig, weights: list):
+        self.config, self.weights = config, weights
+
+    def save(self, path) -> None:
+        from core.isolated import run_isolated
+
+        run_isolated("core.model", "save_model_file", self.config.to_dict(), self.weights, str(path))

@@ -44,19 +44,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import ConfigError, TrainConfig
-from core.data import NUM_CLASSES, TEST_IMAGES
+from core.evaluation import MetricsError, RunMetrics
+from core.run_states import ACTIVE_STATUSES, DAMAGED, INTERRUPTED, QUEUED, RUNNING, SAVED_STATUSES
 
 RUNS_DIR_ENV = "MNIST_RUNS_DIR"
 DEFAULT_RUNS_DIR = Path(__file__).resolve().parent.parent / "runs"
 _RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
-
-QUEUED, RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED, CANCELLED = (
-    "queued", "running", "completed", "stopped", "failed", "interrupted", "cancelled",
-)
-# Never written to disk: what the store reports for a run whose files it cannot trust (see RunInfo.problem).
-DAMAGED = "damaged"
-ACTIVE_STATUSES = (QUEUED, RUNNING)
-SAVED_STATUSES = (QUEUED, RUNNING, COMPLETED, STOPPED, FAILED, INTERRUPTED, CANCELLED)
 
 LOCK_NAME = ".lock"
 # What `write_bytes_atomic` and `save_model` name their temporary files; nothing else in a run matches.
@@ -92,12 +85,18 @@ class RunInfo:
     error: str | None
     label: str
     has_model: bool
-    metrics: dict | None
+    metrics: RunMetrics | None
     problem: str | None = None
 
     @property
     def display_name(self) -> str:
         return self.label or self.run_id
+
+
+def best_run(runs: list[RunInfo]) -> RunInfo | None:
+    """The run with the best held-out test accuracy, among those with a saved model; None if none has one."""
+    scored = [run for run in runs if run.has_model and run.metrics is not None]
+    return max(scored, key=lambda run: run.metrics.test_accuracy, default=None)
 
 
 def default_root() -> Path:
@@ -286,14 +285,6 @@ def _nan_or(check):
     return lambda value: _real(value) and (math.isnan(value) or check(value))
 
 
-def _fraction(value) -> bool:
-    return _number(value) and 0 <= value <= 1
-
-
-def _count(value) -> bool:
-    return _is_int(value) and value >= 0
-
-
 def _time(value) -> bool:
     return _number(value) and 0 <= value <= LATEST_TIME
 
@@ -304,23 +295,6 @@ def _optional(check):
 
 def _text(value) -> bool:
     return isinstance(value, str)
-
-
-def _matrix(value) -> bool:
-    return (isinstance(value, list) and len(value) == NUM_CLASSES
-            and all(isinstance(row, list) and len(row) == NUM_CLASSES and all(map(_count, row)) for row in value))
-
-
-def _per_class(value) -> bool:
-    return isinstance(value, list) and len(value) == NUM_CLASSES and all(map(_fraction, value))
-
-
-def _mistakes(value) -> bool:
-    def mistake(m) -> bool:
-        return (isinstance(m, dict) and _is_int(m.get("index")) and 0 <= m["index"] < TEST_IMAGES
-                and all(_is_int(m.get(k)) and 0 <= m[k] < NUM_CLASSES for k in ("true", "predicted"))
-                and _nan_or(_fraction)(m.get("confidence")))
-    return isinstance(value, list) and all(map(mistake, value))
 
 
 # Each field the app reads, what it must be, and how to say so. Missing optional fields are fine.
@@ -335,22 +309,6 @@ _STATUS_FIELDS = {
     "error": (_optional(_text), "text", False),
     "label": (_text, "text", False),
 }
-_METRIC_FIELDS = {
-    "test_accuracy": (_fraction, "a fraction from 0 to 1", True),
-    "test_loss": (_nan_or(lambda v: _number(v) and v >= 0), "a number of at least 0", True),
-    "test_images": (lambda v: _is_int(v) and 1 <= v <= TEST_IMAGES, f"a whole number from 1 to {TEST_IMAGES:,}", True),
-    "epochs_run": (_count, "a whole number of at least 0", True),
-    "best_epoch": (_count, "a whole number of at least 0", True),
-    "train_seconds": (lambda v: _number(v) and v >= 0, "a number of seconds of at least 0", True),
-    "parameters": (_optional(_count), "a whole number of at least 0", False),
-    "best_val_accuracy": (_optional(_nan_or(_fraction)), "a fraction from 0 to 1", False),
-    "best_val_loss": (_optional(_real), "a number", False),
-    "confusion_matrix": (_matrix, f"{NUM_CLASSES} rows of {NUM_CLASSES} counts", True),
-    "per_class_accuracy": (_per_class, f"{NUM_CLASSES} fractions from 0 to 1", True),
-    "misclassified": (_mistakes, "a list of test images (index, true and predicted digit, confidence)", True),
-}
-
-
 def _check_fields(name: str, data, rules: dict, what: str) -> dict:
     if not isinstance(data, dict):
         raise _Damaged(f"{name} holds {_kind(data)}, not {what}")
@@ -367,8 +325,11 @@ def _check_status(data) -> dict:
     return _check_fields("status.json", data, _STATUS_FIELDS, "the run's status")
 
 
-def _check_metrics(data) -> dict:
-    return _check_fields("metrics.json", data, _METRIC_FIELDS, "the test results")
+def _check_metrics(data) -> RunMetrics:
+    try:
+        return RunMetrics.from_dict(data)
+    except MetricsError as error:
+        raise _Damaged(str(error)) from None
 
 
 def _check_config(data) -> TrainConfig:
@@ -572,9 +533,9 @@ class RunStore:
             tmp.unlink(missing_ok=True)
         return path
 
-    def save_metrics(self, run_id: str, metrics: dict) -> None:
+    def save_metrics(self, run_id: str, metrics: RunMetrics) -> None:
         try:
-            write_json_atomic(self.run_dir(run_id) / "metrics.json", metrics)
+            write_json_atomic(self.run_dir(run_id) / "metrics.json", metrics.to_dict())
         except OSError as error:
             raise _save_error("the test results", error) from error
 
@@ -642,7 +603,7 @@ class RunStore:
     def load_batches(self, run_id: str) -> list[dict]:
         return [b for epoch in _read_jsonl(self.run_dir(run_id) / "batches.jsonl", _batches_line) for b in epoch]
 
-    def load_metrics(self, run_id: str) -> dict | None:
+    def load_metrics(self, run_id: str) -> RunMetrics | None:
         """The held-out results, or None if there are none yet; StoreError if metrics.json is damaged."""
         try:
             data = _read_json(self.run_dir(run_id), "metrics.json", required=False)

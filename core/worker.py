@@ -27,17 +27,16 @@ import threading
 import time
 from typing import Callable
 
-import numpy as np
 
 from core.config import training_images
 from core.data import bundled_mnist, split_mnist
-from core.evaluation import test_report
+from core.evaluation import evaluate
 from core.model import count_parameters
-from core.store import COMPLETED, FAILED, STOPPED, ClaimError, RunStore
+from core.run_states import COMPLETED, EARLY_STOPPING, FAILED, MAX_EPOCHS, STOPPED, STOPPED_BY_USER
+from core.store import ClaimError, RunStore
 
 MONITOR = "val_accuracy"
 LR_FACTOR, LR_PATIENCE, MIN_LEARNING_RATE = 0.5, 1, 1e-6  # with reduce_lr: halve after one stalled epoch
-MAX_EPOCHS_REASON, EARLY_STOPPING_REASON, USER_REASON = "max_epochs", "early_stopping", "stopped_by_user"
 REFUSED_EXIT = 4  # the run was not this worker's to train (see ClaimError)
 
 
@@ -117,31 +116,24 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
               validation_data=(data.x_val, data.y_val), callbacks=callbacks, verbose=0)
     train_seconds = time.time() - train_start
     if should_stop():
-        stop_reason = USER_REASON
+        stop_reason = STOPPED_BY_USER
     elif early.stopped_epoch > 0 and config.patience:
-        stop_reason = EARLY_STOPPING_REASON
+        stop_reason = EARLY_STOPPING
     else:
-        stop_reason = MAX_EPOCHS_REASON
+        stop_reason = MAX_EPOCHS
 
     model = export_model(model, config)  # the best epoch's weights (EarlyStopping restored them), float32
     store.save_model(run_id, model)
-    probabilities = model.predict(data.x_test, batch_size=2048, verbose=0)
-    picked = probabilities[np.arange(len(data.y_test)), data.y_test]
-    loss = float(-np.log(np.clip(picked, 1e-7, 1.0)).mean())
     best = recorder.epochs[early.best_epoch] if recorder.epochs else {}
-    metrics = {
-        **test_report(probabilities, data.y_test, loss),
-        "best_epoch": early.best_epoch + 1,
-        "best_val_accuracy": best.get("val_accuracy"),
-        "best_val_loss": best.get("val_loss"),
-        "epochs_run": len(recorder.epochs),
-        "train_seconds": train_seconds,
-        "train_images": training_images(config),
-        "parameters": count_parameters(config),
-    }
+    metrics = evaluate(
+        model.predict(data.x_test, batch_size=2048, verbose=0), data.y_test, best_epoch=early.best_epoch + 1,
+        epochs_run=len(recorder.epochs), train_seconds=train_seconds, train_images=training_images(config),
+        parameters=count_parameters(config), best_val_accuracy=best.get("val_accuracy"),
+        best_val_loss=best.get("val_loss"),
+    )
     store.save_metrics(run_id, metrics)
-    return {"status": STOPPED if stop_reason == USER_REASON else COMPLETED, "stop_reason": stop_reason,
-            "metrics": metrics}
+    return {"status": STOPPED if stop_reason == STOPPED_BY_USER else COMPLETED, "stop_reason": stop_reason,
+            "metrics": metrics.to_dict()}
 
 
 def _watch_stdin(stop: threading.Event) -> None:

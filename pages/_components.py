@@ -8,53 +8,23 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
-from streamlit.runtime.scriptrunner import script_runner
 
 from core import figures
 from core.data import bundled_mnist
-from core.store import (
-    CANCELLED,
-    COMPLETED,
-    DAMAGED,
-    FAILED,
-    INTERRUPTED,
-    QUEUED,
-    RUNNING,
-    STOPPED,
-    RunInfo,
-    RunStore,
-    StoreError,
-    is_run_id,
-)
-from core.training import STOP_REASONS, JobManager, TrainingJob, format_duration, shared_manager
+from core.evaluation import RunMetrics
+from core.jobs import JobManager, TrainingJob, shared_manager
+from core.progress import format_duration, progress_line
+from core.run_states import IMPORTED, LOOKS, RUNNING, stop_reason_text
+from core.store import RunInfo, RunStore, StoreError, is_run_id
+from pages._streamlit_internals import route_every_page_through_app
 
-# Until some session has called st.navigation, Streamlit treats pages/ as a legacy multipage folder and
-# runs a file from it on its own when a fresh server's first visitor opens /train or /draw directly:
-# app.py is skipped, and the old auto-generated navigation shows. Every page imports this module, so
-# switch that mode off here and rerun through app.py. (PagesManager's flag is not public API; the
-# browser test opens /train first on a fresh server to catch a change.)
-if PagesManager.uses_pages_directory:
-    PagesManager.uses_pages_directory = False
-    st.rerun()
+route_every_page_through_app()
 
-# After every script run (each fragment tick and canvas stroke too) Streamlit calls
-# keras.backend.clear_session() once Keras is imported: about 165 ms of garbage collection each
-# time, and the Draw page's traced model then retraces on its next call. Our models are loaded once
-# and shared read-only (core.inference), so there is no session state to clear. (Private hook, like
-# the flag above; bench/inference_latency.py and the browser test's latency show a regression.)
-script_runner._clean_problem_modules = lambda: None
 
-STATUS_BADGES = {
-    QUEUED: ":gray-badge[:material/hourglass_empty: queued]",
-    RUNNING: ":blue-badge[:material/play_arrow: training]",
-    COMPLETED: ":green-badge[:material/check: completed]",
-    STOPPED: ":orange-badge[:material/stop: stopped]",
-    FAILED: ":red-badge[:material/error: failed]",
-    INTERRUPTED: ":red-badge[:material/power_off: interrupted]",
-    CANCELLED: ":gray-badge[:material/close: cancelled]",
-    DAMAGED: ":red-badge[:material/broken_image: damaged]",
-}
+def status_badge(status: str) -> str:
+    """A run's status as a coloured badge (Streamlit Markdown)."""
+    look = LOOKS.get(status)
+    return f":{look.colour}-badge[:material/{look.icon}: {look.word}]" if look else status
 
 
 def run_store() -> RunStore:
@@ -76,12 +46,7 @@ def job_manager() -> JobManager:
 
 
 def progress_text(job: TrainingJob) -> str:
-    progress = job.progress()
-    if progress.status == QUEUED:
-        return "Waiting to start"
-    epoch = min(progress.epochs_done + 1, progress.epochs)
-    return (f"Epoch {epoch} of {progress.epochs} · step {progress.step} of {progress.steps or '…'} · "
-            f"elapsed {format_duration(progress.elapsed)} · about {format_duration(progress.eta)} left")
+    return progress_line(job.progress())
 
 
 def train_page_run_id() -> str | None:
@@ -115,7 +80,7 @@ def _training_status() -> None:
         st.caption("Nothing is training right now.")
         return
     for job in active:
-        name = "/".join(str(u) for u in job.config.hidden_layers)
+        name = job.config.shape_label()
         if job.status == RUNNING:
             st.progress(job.progress().fraction, text=f"{name} · {progress_text(job)}")
         else:
@@ -139,8 +104,8 @@ def upscale(image: np.ndarray, factor: int = 4) -> np.ndarray:
     return np.kron(np.asarray(image, dtype=np.float32), np.ones((factor, factor), dtype=np.float32)).clip(0, 1)
 
 
-def misclassified_gallery(metrics: dict, columns: int = 8, most: int = 24) -> None:
-    mistakes = metrics.get("misclassified", [])[:most]
+def misclassified_gallery(metrics: RunMetrics, columns: int = 8, most: int = 24) -> None:
+    mistakes = metrics.misclassified[:most]
     if not mistakes:
         st.success("No test image was misclassified.")
         return
@@ -149,33 +114,32 @@ def misclassified_gallery(metrics: dict, columns: int = 8, most: int = 24) -> No
     cells = st.columns(columns)
     for i, mistake in enumerate(mistakes):
         with cells[i % columns]:
-            st.image(upscale(x_test[mistake["index"]] / 255.0),
-                     caption=f"true {mistake['true']} → {mistake['predicted']} ({mistake['confidence']:.0%})")
+            st.image(upscale(x_test[mistake.index] / 255.0),
+                     caption=f"true {mistake.true} → {mistake.predicted} ({mistake.confidence:.0%})")
 
 
-def run_results(run_id: str, metrics: dict, stop_reason: str | None, key: str) -> None:
+def run_results(run_id: str, metrics: RunMetrics, stop_reason: str | None, key: str) -> None:
     """Held-out results of a finished run: headline numbers, confusion matrix, per-digit accuracy, mistakes."""
     a, b, c, d = st.columns(4)
-    a.metric("Test accuracy", f"{metrics['test_accuracy']:.2%}")
-    b.metric("Test loss", f"{metrics['test_loss']:.4f}")
-    c.metric("Epochs run", f"{metrics['epochs_run']}", help=f"best validation epoch: {metrics['best_epoch']}")
-    d.metric("Training time", format_duration(metrics["train_seconds"]))
-    reason = STOP_REASONS.get(stop_reason or "", "")
-    if stop_reason == "imported":
-        st.caption(f"Measured on the {metrics['test_images']:,} MNIST test images when the model was imported. "
+    a.metric("Test accuracy", f"{metrics.test_accuracy:.2%}")
+    b.metric("Test loss", f"{metrics.test_loss:.4f}")
+    c.metric("Epochs run", f"{metrics.epochs_run}", help=f"best validation epoch: {metrics.best_epoch}")
+    d.metric("Training time", format_duration(metrics.train_seconds))
+    if stop_reason == IMPORTED:
+        st.caption(f"Measured on the {metrics.test_images:,} MNIST test images when the model was imported. "
                    "It was trained elsewhere, so there are no training curves here.")
     else:
         st.caption(
-            f"Measured on the {metrics['test_images']:,} MNIST test images, which were never used for training, "
-            f"early stopping or choosing the model. {reason}; the model kept is the one from epoch "
-            f"{metrics['best_epoch']}, the best on the validation set."
+            f"Measured on the {metrics.test_images:,} MNIST test images, which were never used for training, "
+            f"early stopping or choosing the model. {stop_reason_text(stop_reason)}; the model kept is the one "
+            f"from epoch {metrics.best_epoch}, the best on the validation set."
         )
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(figures.confusion_matrix_figure(metrics["confusion_matrix"]), key=f"{key}-confusion",
+        st.plotly_chart(figures.confusion_matrix_figure(metrics.confusion_matrix), key=f"{key}-confusion",
                         config={"displayModeBar": False})
     with right:
-        st.plotly_chart(figures.per_class_accuracy_figure(metrics["per_class_accuracy"]), key=f"{key}-per-class",
+        st.plotly_chart(figures.per_class_accuracy_figure(metrics.per_class_accuracy), key=f"{key}-per-class",
                         config={"displayModeBar": False})
     st.subheader("Misclassified test digits")
     misclassified_gallery(metrics)

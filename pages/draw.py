@@ -17,14 +17,13 @@ BRUSH_PIXELS = 20
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
 def load_classifier(path: str, modified: float) -> Classifier:
-    """One loaded model per file version, shared by every session (the classifier locks its calls)."""
+    """One loaded model per file version, shared by every session (read-only numpy arrays)."""
     return Classifier.load(path)
 
 
 def model_label(run) -> str:
-    layers = "-".join(str(u) for u in run.config.hidden_layers)
-    accuracy = f"{run.metrics['test_accuracy']:.2%} on the test set" if run.metrics else run.status
-    return f"{run.display_name} · {layers} · {accuracy}"
+    accuracy = f"{run.metrics.test_accuracy:.2%} on the test set" if run.metrics else run.status
+    return f"{run.display_name} · {run.config.shape_label()} · {accuracy}"
 
 
 def predict_drawing(classifier: Classifier) -> None:
@@ -36,7 +35,7 @@ def predict_drawing(classifier: Classifier) -> None:
             height=CANVAS_PIXELS, width=CANVAS_PIXELS, drawing_mode="freedraw",
             return_image_data=True, key="canvas",
         )
-        st.caption("Draw one digit, big and in the middle. The **bin** button under the canvas clears it; "
+        st.caption("Draw one digit, big and in the middle. The **bin** button in the toolbar above the canvas clears it; "
                    "the arrows undo and redo strokes.")
     with result_column:
         pixels = drawing.image_data

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.store import best_run
 from pages._components import usable_runs
 
 st.title("Learn how a neural network learns")
@@ -19,6 +20,7 @@ with steps[0]:
 with steps[1]:
     st.markdown("### 2 · Train\nWatch loss and accuracy update live, batch by batch. Stop when you like, "
                 "leave and come back. The 10,000 test images stay unseen until the end.")
+    st.page_link("pages/train.py", label="Train one", icon=":material/model_training:")
     st.page_link("pages/runs.py", label="Compare runs", icon=":material/table_chart:")
 with steps[2]:
     st.markdown("### 3 · Draw\nDraw a digit and see the network's answer, its confidence, and the 28×28 "
@@ -26,15 +28,14 @@ with steps[2]:
     st.page_link("pages/draw.py", label="Open Draw", icon=":material/draw:")
 
 st.divider()
-scored = [run for run in usable_runs() if run.has_model and run.metrics]
-if scored:
-    best = max(scored, key=lambda run: run.metrics["test_accuracy"])
-    layers = "-".join(str(u) for u in best.config.hidden_layers)
+runs = usable_runs()
+best = best_run(runs)
+if best is not None:
     st.subheader("Best model so far")
     a, b, c = st.columns(3)
-    a.metric("Held-out test accuracy", f"{best.metrics['test_accuracy']:.2%}")
-    b.metric("Hidden layers", layers)
-    c.metric("Runs trained", len(scored))
+    a.metric("Held-out test accuracy", f"{best.metrics.test_accuracy:.2%}")
+    b.metric("Network", best.config.shape_label())
+    c.metric("Runs trained", sum(run.metrics is not None for run in runs))
     st.page_link("pages/draw.py", label=f"Draw digits for {best.display_name}", icon=":material/draw:",
                  query_params={"run": best.run_id})
 else:

@@ -4,10 +4,12 @@ import pandas as pd
 import streamlit as st
 
 from core import figures
+from core.config import describe_setting, differing_settings
 from core.importing import ModelImportError, import_model, max_upload_bytes
-from core.store import ACTIVE_STATUSES, DAMAGED, StoreError
-from core.training import format_duration
-from pages._components import STATUS_BADGES, job_manager, run_results, run_store, training_charts
+from core.progress import format_duration
+from core.run_states import ACTIVE_STATUSES, DAMAGED
+from core.store import StoreError
+from pages._components import job_manager, run_results, run_store, status_badge, training_charts
 
 store, manager = run_store(), job_manager()
 
@@ -27,112 +29,132 @@ def delete_button(run, container, key: str, disabled: bool = False, help: str | 
                 st.rerun()
 
 
-st.title("Runs")
-st.markdown("Every training so far. Tick two or more to compare their curves: what did dropout, or a "
-            "bigger layer, change?")
+def import_section() -> None:
+    with st.expander("Import a model file", icon=":material/upload:"):
+        st.caption(f"A .keras file downloaded from this app, up to {max_upload_bytes() // 2**20} MB. It is checked "
+                   "as data and rebuilt by the app; files that are not one of the app's networks are refused.")
+        upload = st.file_uploader("Model file", type=["keras"], key="upload")
+        if upload is not None and st.button("Import", icon=":material/upload:"):
+            try:
+                new_run = import_model(upload.getvalue(), upload.name, store)
+            except (ModelImportError, StoreError) as error:
+                st.error(str(error), icon=":material/error:")
+            else:
+                st.success(f"Imported as run {new_run}, with its test accuracy measured here.")
 
-with st.expander("Import a model file", icon=":material/upload:"):
-    st.caption(f"A .keras file downloaded from this app, up to {max_upload_bytes() // 2**20} MB. It is checked "
-               "as data and rebuilt by the app; files that are not one of the app's networks are refused.")
-    upload = st.file_uploader("Model file", type=["keras"], key="upload")
-    if upload is not None and st.button("Import", icon=":material/upload:"):
-        try:
-            new_run = import_model(upload.getvalue(), upload.name, store)
-        except (ModelImportError, StoreError) as error:
-            st.error(str(error), icon=":material/error:")
-        else:
-            st.success(f"Imported as run {new_run}, with its test accuracy measured here.")
 
-try:
-    runs = store.list_runs()
-except StoreError as error:
-    st.error(str(error), icon=":material/error:")
-    st.stop()
-damaged = [run for run in runs if run.problem is not None]
-runs = [run for run in runs if run.problem is None]
-if damaged:
+def damaged_section(damaged: list) -> None:
     st.warning(f"{len(damaged)} run{'s' * (len(damaged) > 1)} cannot be read: files missing, cut off or not what "
                "this app writes. They are left out below; delete them, or mend their files by hand.",
                icon=":material/broken_image:")
     for run in damaged:
         text, action = st.columns([5, 1], vertical_alignment="center")
-        text.markdown(f"`{run.run_id}` {STATUS_BADGES[DAMAGED]}")
+        text.markdown(f"`{run.run_id}` {status_badge(DAMAGED)}")
         # Plain text: the reason quotes the file's content, which must not render as Markdown.
         text.text(f"{run.label}: {run.problem}" if run.label else run.problem)
         delete_button(run, action, key=f"confirm_delete_{run.run_id}")
-if not runs:
-    st.info(f"No {'other ' * bool(damaged)}runs yet. Train one on the Train page.", icon=":material/info:")
-    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
-    st.stop()
+
 
 def row(run) -> dict:
-    config, metrics = run.config, run.metrics or {}
+    config, metrics = run.config, run.metrics
     return {
         "label": run.label, "when": pd.Timestamp(run.created, unit="s"), "status": run.status,
-        "hidden layers": "-".join(str(u) for u in config.hidden_layers), "dropout": config.dropout,
+        "network": config.shape_label(), "dropout": config.dropout,
         "activation": config.activation, "optimizer": config.optimizer, "learning rate": config.learning_rate,
-        "batch": config.batch_size, "epochs": f"{metrics.get('epochs_run', '–')} / {config.epochs}",
-        "parameters": metrics.get("parameters"), "best val. accuracy": metrics.get("best_val_accuracy"),
-        "test accuracy": metrics.get("test_accuracy"),
-        "training time": format_duration(metrics["train_seconds"]) if metrics else "",
+        "batch": config.batch_size, "epochs": f"{metrics.epochs_run if metrics else '–'} / {config.epochs}",
+        "parameters": metrics.parameters if metrics else None,
+        "best val. accuracy": metrics.best_val_accuracy if metrics else None,
+        "test accuracy": metrics.test_accuracy if metrics else None,
+        "training time": format_duration(metrics.train_seconds) if metrics else "",
         "run": run.run_id,
     }
 
-table = pd.DataFrame([row(run) for run in runs])
-edited = st.data_editor(
-    table, hide_index=True, width="stretch", key="runs_table", disabled=[c for c in table.columns if c != "label"],
-    column_config={
-        "label": st.column_config.TextColumn(help="Your name for the run; edit it here."),
-        "when": st.column_config.DatetimeColumn(format="D MMM, HH:mm"),
-        "best val. accuracy": st.column_config.NumberColumn(format="percent"),
-        "test accuracy": st.column_config.NumberColumn(format="percent"),
-        "parameters": st.column_config.NumberColumn(format="localized"),
-    },
-)
-for run, before, after in zip(runs, table["label"], edited["label"]):
-    if (after or "") != (before or ""):
-        try:
-            store.set_label(run.run_id, str(after or ""))
-        except StoreError as error:
-            st.warning(f"The label was not saved: {error}", icon=":material/warning:")
 
-by_name = {run.display_name: run for run in runs}
-chosen = st.multiselect("Compare runs", list(by_name), default=list(by_name)[:3] if len(by_name) > 1 else None,
-                        help="Validation curves are solid, training curves dotted.")
-if len(chosen) >= 2:
+def runs_table(runs: list) -> None:
+    """Every run in a table whose label column can be edited."""
+    table = pd.DataFrame([row(run) for run in runs])
+    edited = st.data_editor(
+        table, hide_index=True, width="stretch", key="runs_table", disabled=[c for c in table.columns if c != "label"],
+        column_config={
+            "label": st.column_config.TextColumn(help="Your name for the run; edit it here."),
+            "when": st.column_config.DatetimeColumn(format="D MMM, HH:mm"),
+            "best val. accuracy": st.column_config.NumberColumn(format="percent"),
+            "test accuracy": st.column_config.NumberColumn(format="percent"),
+            "parameters": st.column_config.NumberColumn(format="localized"),
+        },
+    )
+    for run, before, after in zip(runs, table["label"], edited["label"]):
+        if (after or "") != (before or ""):
+            try:
+                store.set_label(run.run_id, str(after or ""))
+            except StoreError as error:
+                st.warning(f"The label was not saved: {error}", icon=":material/warning:")
+
+
+def comparison(runs: list) -> None:
+    """The curves of the chosen runs overlaid, each named by the settings in which they differ."""
+    by_name = {run.display_name: run for run in runs}
+    chosen = st.multiselect("Compare runs", list(by_name), default=list(by_name)[:3] if len(by_name) > 1 else None,
+                            help="Validation curves are solid, training curves dotted.")
+    if len(chosen) < 2:
+        return
     picked = [by_name[name] for name in chosen]
-    differing = [key for key in picked[0].config.to_dict()
-                 if len({str(run.config.to_dict()[key]) for run in picked}) > 1 and key != "seed"]
+    differing = differing_settings([run.config for run in picked])[:3]
 
     def legend(run) -> str:
-        parts = [f"{key.replace('_', ' ')} {run.config.to_dict()[key]}" for key in differing[:3]]
-        return ", ".join(parts) or run.display_name
+        return ", ".join(describe_setting(run.config, name) for name in differing) or run.display_name
 
     histories = {legend(run): store.load_history(run.run_id) for run in picked}
     left, right = st.columns(2)
     left.plotly_chart(figures.run_comparison(histories, "accuracy"), key="compare-accuracy")
     right.plotly_chart(figures.run_comparison(histories, "loss"), key="compare-loss")
 
+
+def run_details(runs: list) -> None:
+    """One run: its curves, results, settings, downloads and delete."""
+    # Labelled by name only: a label that changed with the status would reset the choice mid-training.
+    run = st.selectbox("Run", runs, format_func=lambda r: r.display_name, key="detail_run")
+    st.markdown(f"#### `{run.run_id}` {status_badge(run.status)}")
+    training_charts(store.load_batches(run.run_id), store.load_history(run.run_id), run.config.epochs, key="detail")
+    if run.metrics:
+        run_results(run.run_id, run.metrics, run.stop_reason, key="detail")
+    with st.expander("Full configuration"):
+        st.json(run.config.to_dict())
+    history = pd.DataFrame(store.load_history(run.run_id))
+    buttons = st.columns(3)
+    model_path = store.model_path(run.run_id)
+    if model_path is not None:
+        try:
+            buttons[0].download_button("Download model (.keras)", model_path.read_bytes(),
+                                       file_name=f"{run.run_id}.keras", icon=":material/download:")
+        except OSError as error:
+            buttons[0].warning(f"The model file cannot be read: {error.strerror or error}")
+    buttons[1].download_button("Download history (CSV)", history.to_csv(index=False).encode(),
+                               file_name=f"{run.run_id}-history.csv", icon=":material/table:", disabled=history.empty)
+    active = run.status in ACTIVE_STATUSES or manager.is_active(run.run_id)
+    delete_button(run, buttons[2], key="confirm_delete", disabled=active,
+                  help="A run that is training or queued cannot be deleted; stop it first." if active else None)
+
+
+st.title("Runs")
+st.markdown("Every training so far. Tick two or more to compare their curves: what did dropout, or a "
+            "bigger layer, change?")
+import_section()
+try:
+    every_run = store.list_runs()
+except StoreError as error:
+    st.error(str(error), icon=":material/error:")
+    st.stop()
+damaged = [run for run in every_run if run.problem is not None]
+runs = [run for run in every_run if run.problem is None]
+if damaged:
+    damaged_section(damaged)
+if not runs:
+    st.info(f"No {'other ' * bool(damaged)}runs yet. Train one on the Train page.", icon=":material/info:")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.stop()
+runs_table(runs)
+comparison(runs)
 st.divider()
 st.subheader("One run in detail")
-# Labelled by name only: a label that changed with the status would reset the choice mid-training.
-run = st.selectbox("Run", runs, format_func=lambda r: r.display_name, key="detail_run")
-st.markdown(f"#### `{run.run_id}` {STATUS_BADGES.get(run.status, run.status)}")
-training_charts(store.load_batches(run.run_id), store.load_history(run.run_id), run.config.epochs, key="detail")
-if run.metrics:
-    run_results(run.run_id, run.metrics, run.stop_reason, key="detail")
-with st.expander("Full configuration"):
-    st.json(run.config.to_dict())
-
-history = pd.DataFrame(store.load_history(run.run_id))
-buttons = st.columns(3)
-model_path = store.model_path(run.run_id)
-if model_path is not None:
-    buttons[0].download_button("Download model (.keras)", model_path.read_bytes(), file_name=f"{run.run_id}.keras",
-                               icon=":material/download:")
-buttons[1].download_button("Download history (CSV)", history.to_csv(index=False).encode(),
-                           file_name=f"{run.run_id}-history.csv", icon=":material/table:",
-                           disabled=history.empty)
-active = run.status in ACTIVE_STATUSES or manager.is_active(run.run_id)
-delete_button(run, buttons[2], key="confirm_delete", disabled=active,
-              help="A run that is training or queued cannot be deleted; stop it first." if active else None)
+run_details(runs)

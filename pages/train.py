@@ -6,9 +6,11 @@ import streamlit as st
 from core.config import DEFAULTS, MAX_LAYERS, SETTING, SETTINGS, ConfigError, Setting, TrainConfig
 from core.hardware import describe_fast_mode
 from core.model import count_parameters, describe_layers
-from core.store import ACTIVE_STATUSES, QUEUED, StoreError
+from core.isolated import run_isolated
+from core.run_states import ACTIVE_STATUSES, FAILED, INTERRUPTED, QUEUED
+from core.store import StoreError
 from pages._components import (
-    STATUS_BADGES, job_manager, progress_text, run_results, run_store, train_page_run_id, training_charts, upscale,
+    job_manager, progress_text, run_results, run_store, status_badge, train_page_run_id, training_charts, upscale,
 )
 
 SECTIONS = {"Network": 2, "Learning": 3, "Data": 2}  # form sections and their columns
@@ -76,10 +78,9 @@ def hyperparameter_form() -> TrainConfig | None:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def cached_augmented_strip(seed: int):
-    """Cached per seed: the examples are the same on every rerun of the form, and computing them costs TF."""
-    from core.augmentation_preview import augmented_strip
-
-    return augmented_strip(count=6, variants=3, seed=seed)
+    """Cached per seed: the same examples on every rerun of the form. Made by Keras's own layers, in a child
+    process (a few seconds, once per seed), so this server never imports TensorFlow (core.isolated)."""
+    return run_isolated("core.augmentation_preview", "augmented_strip", count=6, variants=3, seed=seed)
 
 
 def augmented_examples(seed: int) -> None:
@@ -115,7 +116,7 @@ def live_training(run_id: str, polling: bool) -> None:
         if polling:
             st.rerun()  # the run just ended: redraw the whole page with its results
         return
-    st.markdown(f"#### Run `{run_id}` {STATUS_BADGES[job.status]}")
+    st.markdown(f"#### Run `{run_id}` {status_badge(job.status)}")
     st.caption(job.config.summary())
     if job.status == QUEUED:
         st.info(f"Waiting: {manager.jobs_ahead(run_id)} ahead in the queue. It starts on its own; "
@@ -132,15 +133,15 @@ def live_training(run_id: str, polling: bool) -> None:
 def finished_run(run_id: str) -> None:
     try:
         info = store.info(run_id)
-    except StoreError:
-        st.warning("That run no longer exists. Start a new one with the settings above.", icon=":material/search_off:")
+    except StoreError as error:  # gone, or damaged: the store's message says which, and why
+        st.warning(f"{error} Start a new one with the settings above.", icon=":material/search_off:")
         return
-    st.markdown(f"#### Run `{run_id}` {STATUS_BADGES.get(info.status, info.status)}")
+    st.markdown(f"#### Run `{run_id}` {status_badge(info.status)}")
     st.caption(info.config.summary())
-    if info.status == "failed":
+    if info.status == FAILED:
         st.error(f"Training failed: {info.error}\n\nCheck the settings, free some disk space if the message "
                  "mentions it, and start again. Nothing half-saved was kept.", icon=":material/error:")
-    elif info.status == "interrupted":
+    elif info.status == INTERRUPTED:
         st.warning("This run was interrupted (the server stopped while it trained). Its curves up to then are "
                    "below" + (", and its best model so far is saved." if info.has_model else "."),
                    icon=":material/power_off:")

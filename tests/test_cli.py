@@ -9,9 +9,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_cli(*args, cwd=ROOT):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # so `-m core.train` is found from any working folder
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # so `-m core.cli` is found from any working folder
     return subprocess.run(
-        [sys.executable, "-m", "core.train", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "core.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
 
 

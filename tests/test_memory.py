@@ -2,7 +2,7 @@
 
 import gc
 
-from core.training import JobManager
+from core.jobs import JobManager
 
 
 def resident_mb() -> float:

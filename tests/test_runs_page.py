@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
 from core.store import RunStore, new_run_id
-from core.training import JobManager, shared_manager
+from core.jobs import JobManager, shared_manager
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -53,7 +53,7 @@ def test_the_table_lists_the_engines_runs(runs_page, two_runs):
 def test_comparing_two_runs_draws_both_named_by_what_differs(runs_page):
     app = runs_page()
     names = {trace["name"] for spec in chart_specs(app) for trace in spec["data"] if "name" in trace}
-    assert {"dropout 0.0 (validation)", "dropout 0.5 (validation)"} <= names
+    assert {"dropout 0 (validation)", "dropout 0.5 (validation)"} <= names
 
 
 def test_details_show_the_confusion_matrix(runs_page):

@@ -9,16 +9,9 @@ import sys
 import pytest
 
 from core.config import TrainConfig
-from core.store import (
-    COMPLETED,
-    DAMAGED,
-    INTERRUPTED,
-    QUEUED,
-    RUNNING,
-    RunStore,
-    StoreError,
-    explain_os_error,
-)
+from core.run_states import COMPLETED, DAMAGED, INTERRUPTED, QUEUED, RUNNING
+from core.evaluation import RunMetrics
+from core.store import RunStore, StoreError, explain_os_error, write_json_atomic
 
 
 class HalfWritingModel:
@@ -95,7 +88,7 @@ def write(store, run_id, name, content):
 def finished_run(store) -> str:
     """A completed run with test results, as the worker leaves one."""
     run_id = store.create_run(TrainConfig(hidden_layers=(32,)))
-    store.save_metrics(run_id, METRICS)
+    store.save_metrics(run_id, RunMetrics.from_dict(METRICS))
     store.update_status(run_id, status=COMPLETED, started=1.7e9, finished=1.7e9 + 60, stop_reason="max_epochs")
     return run_id
 
@@ -158,7 +151,7 @@ def test_one_damaged_run_is_listed_with_its_reason_and_the_rest_still_read(store
     else:
         write(store, bad, name, content)
     runs = {run.run_id: run for run in store.list_runs()}
-    assert runs[good].problem is None and runs[good].status == COMPLETED and runs[good].metrics == METRICS
+    assert runs[good].problem is None and runs[good].status == COMPLETED and runs[good].metrics == RunMetrics.from_dict(METRICS)
     assert runs[bad].status == DAMAGED and reason in runs[bad].problem
     assert runs[bad].metrics is None and isinstance(runs[bad].created, float)
     with pytest.raises(StoreError, match="is damaged"):
@@ -233,7 +226,7 @@ def test_curves_skip_lines_of_the_wrong_shape(store):
 def test_a_diverged_training_is_a_result_not_damage(store):
     run_id = finished_run(store)
     nan = float("nan")
-    store.save_metrics(run_id, {**METRICS, "test_loss": nan, "best_val_loss": nan, "best_val_accuracy": nan,
+    write_json_atomic(store.run_dir(run_id) / "metrics.json", {**METRICS, "test_loss": nan, "best_val_loss": nan, "best_val_accuracy": nan,
                                 "misclassified": [{"index": 1, "true": 2, "predicted": 0, "confidence": nan}]})
     store.append_epoch(run_id, {"epoch": 1, "loss": nan, "val_loss": nan},
                        [{"epoch": 0.5, "loss": nan, "accuracy": 0.1}])

@@ -15,8 +15,9 @@ import pytest
 
 import core.store
 from core.config import TrainConfig
-from core.store import COMPLETED, FAILED, RUNNING, ClaimError, RunStore
-from core.training import TrainingJob, shared_manager
+from core.run_states import COMPLETED, FAILED, RUNNING
+from core.store import ClaimError, RunStore
+from core.jobs import TrainingJob, shared_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = TrainConfig(hidden_layers=(16,), epochs=1, train_limit=1_000)
@@ -192,7 +193,7 @@ def test_a_second_worker_for_a_claimed_run_trains_nothing_and_leaves_it_to_the_f
 # A live owner: claims a run, then keeps saving into it (temporary file, then rename) until told to stop.
 OWNER = """
 import sys
-from core.store import RunStore
+from core.store import RunStore, write_json_atomic
 store, run_id = RunStore(sys.argv[1]), sys.argv[2]
 store.claim(run_id)
 (store.run_dir(run_id) / ".model.0123abcd.tmp.keras").write_bytes(b"half a model")
@@ -200,7 +201,7 @@ print("ready", flush=True)
 saves = 0
 while not sys.stdin.readline().strip() == "stop":
     for _ in range(20):
-        store.save_metrics(run_id, {"saves": saves})
+        write_json_atomic(store.run_dir(run_id) / "metrics.json", {"saves": saves})
         saves += 1
     print(saves, flush=True)
 """

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
 from core.store import RunStore
-from core.training import shared_manager
+from core.jobs import shared_manager
 from tests.waiting import wait_until
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -77,7 +77,7 @@ def test_a_tiny_training_runs_to_the_end_and_shows_held_out_results(runs_dir):
     app.run()
     assert not app.exception
     shown = texts(app)
-    assert "Test accuracy" in shown and f"{job.metrics['test_accuracy']:.2%}" in shown
+    assert "Test accuracy" in shown and f"{job.metrics.test_accuracy:.2%}" in shown
     assert "never used for training" in shown
     assert len(app.get("plotly_chart")) >= 3  # loss and accuracy curves, confusion matrix, per-digit accuracy
     assert any("true " in caption for image in app.get("image") for caption in image.captions)  # mistakes

@@ -3,9 +3,10 @@
 
 import numpy as np
 
-from core.store import CANCELLED, COMPLETED, QUEUED, RUNNING, STOPPED
+from core.run_states import CANCELLED, COMPLETED, QUEUED, RUNNING, STOPPED
 from core.throughput import steps_per_execution
-from core.training import USER_REASON, JobManager, shared_manager
+from core.jobs import JobManager, shared_manager
+from core.run_states import STOPPED_BY_USER
 from tests.waiting import wait_until
 
 
@@ -29,9 +30,10 @@ def test_job_trains_evaluates_on_test_set_and_saves(store, tiny_config):
     assert store.load_history(job.run_id) == epochs  # persisted epoch by epoch
     assert store.load_batches(job.run_id) == batches
     metrics = store.load_metrics(job.run_id)
-    assert np.sum(metrics["confusion_matrix"]) == 10_000 == metrics["test_images"]
-    assert 0.5 < metrics["test_accuracy"] <= 1.0 and len(metrics["per_class_accuracy"]) == 10
-    assert all(m["true"] != m["predicted"] for m in metrics["misclassified"])
+    assert metrics == job.metrics  # what the page was told is what was saved
+    assert np.sum(metrics.confusion_matrix) == 10_000 == metrics.test_images
+    assert 0.5 < metrics.test_accuracy <= 1.0 and len(metrics.per_class_accuracy) == 10
+    assert all(m.true != m.predicted for m in metrics.misclassified)
     info = store.info(job.run_id)
     assert info.status == COMPLETED and info.has_model and info.stop_reason == "max_epochs"
     probabilities = np.asarray(load(store.model_path(job.run_id))(np.zeros((1, 28, 28), "float32")))
@@ -45,7 +47,7 @@ def test_stop_mid_epoch_keeps_a_usable_model(store, tiny_config):
     assert wait_until(lambda: len(job.log.snapshot()[0]) >= 3)
     job.stop()
     assert job.wait(120)
-    assert job.status == STOPPED and job.stop_reason == USER_REASON
+    assert job.status == STOPPED and job.stop_reason == STOPPED_BY_USER
     batches, epochs = job.log.snapshot()
     assert len(epochs) == 1 and batches[-1]["step"] < 2_000  # ended inside the first epoch of 2,000 steps
     assert store.info(job.run_id).status == STOPPED

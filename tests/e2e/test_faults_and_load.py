@@ -78,7 +78,7 @@ def test_kill_9_during_training_leaves_an_interrupted_run_with_its_best_model(tm
 def test_kills_at_any_moment_never_leave_a_listed_model_that_does_not_load(tmp_path):
     """Kill the worker at staggered moments of trainings that checkpoint every few milliseconds."""
     from core.config import TrainConfig
-    from core.training import JobManager
+    from core.jobs import JobManager
 
     store = RunStore(tmp_path / "runs")
     manager = JobManager(store)

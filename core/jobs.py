@@ -3,9 +3,9 @@
 A page starts a job with `JobManager.submit(config)` and returns at once. A
 thread per job runs a worker process (core.worker) that trains and persists
 each epoch and the best model to the RunStore; the thread streams the worker's
-batch and epoch events into a MetricsLog that any number of readers poll
-without blocking training. Keras is never imported here, so the app's own
-process stays light.
+batch and epoch events into a MetricsLog (core.progress) that any number of
+readers poll without blocking training. Keras is never imported here, so the
+app's own process stays light.
 """
 
 from __future__ import annotations
@@ -19,90 +19,17 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import TrainConfig
-from core.store import CANCELLED, COMPLETED, FAILED, QUEUED, RUNNING, STOPPED, RunStore, StoreError
-from core.worker import EARLY_STOPPING_REASON, MAX_EPOCHS_REASON, USER_REASON
+from core.evaluation import MetricsError, RunMetrics
+from core.progress import MetricsLog, Progress
+from core.run_states import CANCELLED, FAILED, QUEUED, RUNNING
+from core.store import RunStore, StoreError
 
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-STOP_REASONS = {
-    MAX_EPOCHS_REASON: "It ran all its epochs",
-    EARLY_STOPPING_REASON: "It stopped early, because validation accuracy stopped improving",
-    USER_REASON: "You stopped it",
-}
-
-
-def format_duration(seconds: float | None) -> str:
-    """12.3 -> "0:12"; 3725 -> "1:02:05"; None -> "--:--"."""
-    if seconds is None:
-        return "--:--"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a job is, for a progress bar. Times are seconds."""
-
-    status: str
-    epochs_done: int
-    epochs: int
-    step: int
-    steps: int
-    elapsed: float
-    eta: float | None
-
-    @property
-    def fraction(self) -> float:
-        if self.status in (COMPLETED, STOPPED):
-            return 1.0
-        total = self.epochs * max(self.steps, 1)
-        return min(1.0, (self.epochs_done * self.steps + self.step) / total) if total else 0.0
-
-
-class MetricsLog:
-    """Thread-safe, append-only record of one training: batch and epoch metrics.
-
-    The training thread appends; readers call `snapshot()` at any rate. Appends
-    and copies take a lock for microseconds, so readers never slow training.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._batches: list[dict] = []
-        self._epochs: list[dict] = []
-        self._epoch_start = 0
-        self.epochs = 0
-        self.steps = 0
-
-    def begin(self, epochs: int, steps_per_epoch: int) -> None:
-        with self._lock:
-            self.epochs, self.steps = epochs, steps_per_epoch
-
-    def batch(self, record: dict) -> None:
-        with self._lock:
-            self._batches.append(record)
-
-    def epoch(self, record: dict) -> None:
-        with self._lock:
-            self._epochs.append(record)
-            self._epoch_start = len(self._batches)
-
-    def snapshot(self, batch_start: int = 0) -> tuple[list[dict], list[dict]]:
-        """Copies of the batch records from `batch_start` on, and of all epoch records."""
-        with self._lock:
-            return self._batches[batch_start:], list(self._epochs)
-
-    def position(self) -> tuple[int, int]:
-        """(epochs finished, steps into the current epoch)."""
-        with self._lock:
-            step = self._batches[-1]["step"] if len(self._batches) > self._epoch_start else 0
-            return len(self._epochs), step
 
 
 class TrainingJob:
@@ -125,7 +52,7 @@ class TrainingJob:
         self.finished: float | None = None
         self.error: str | None = None
         self.stop_reason: str | None = None
-        self.metrics: dict | None = None
+        self.metrics: RunMetrics | None = None
         self._stop = threading.Event()
         self._done = threading.Event()
         self._worker: subprocess.Popen | None = None
@@ -201,7 +128,7 @@ class TrainingJob:
         self.status = outcome["status"]
         self.stop_reason = outcome.get("stop_reason")
         self.error = outcome.get("error")
-        self.metrics = outcome.get("metrics")
+        self.metrics = _metrics(outcome.get("metrics"))
         self.finished = time.time()
         if self.on_finish is not None:
             self.on_finish(self)
@@ -232,6 +159,17 @@ class TrainingJob:
                 worker.stdin.flush()
             except (BrokenPipeError, OSError):
                 pass
+
+
+def _metrics(data: dict | None) -> RunMetrics | None:
+    """The worker's results as the record pages read; None (and a log line) if they are not one."""
+    if data is None:
+        return None
+    try:
+        return RunMetrics.from_dict(data)
+    except MetricsError as error:
+        log.error("training results are not a metrics record: %s", error)
+        return None
 
 
 def _last_line(path: Path) -> str:

@@ -9,12 +9,14 @@ from pages._streamlit_internals import route_every_page_through_app
 def run() -> None:
     route_every_page_through_app()
     st.set_page_config(page_title="Neural network trainer · MNIST", page_icon=":material/neurology:", layout="wide")
-    page = st.navigation([
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-        st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
-        st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
-    ])
+    page = st.navigation(
+        [
+            st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+            st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+            st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
+            st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
+        ]
+    )
     with st.sidebar:
         training_status_sidebar(on_train_page=page.url_path == "train")
     page.run()

@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.timing import durations_of_records, median_or_none
 from bench import browser_latency, drawn_digits, fast_mode, inference_latency, page_overhead
+from bench.timing import durations_of_records, median_or_none
 from core.config import TrainConfig
-from core.store import RunStore
 from core.jobs import JobManager
+from core.store import RunStore
 
 
 def machine() -> str:
@@ -34,13 +34,16 @@ def machine() -> str:
 AUGMENTED = TrainConfig(augment=True, epochs=30, patience=5)  # augmentation needs more epochs to settle
 
 
-def default_training(runs_dir: Path, config: TrainConfig = TrainConfig()) -> dict:
-    job = JobManager(RunStore(runs_dir)).submit(config)
+def default_training(runs_dir: Path, config: TrainConfig | None = None) -> dict:
+    job = JobManager(RunStore(runs_dir)).submit(config or TrainConfig())
     job.wait()
     if job.error:
         raise RuntimeError(job.error)
-    return {"run_id": job.run_id, **job.metrics.to_dict(),
-            "median_epoch_s": median_or_none(durations_of_records(job.log.snapshot()[1]))}
+    return {
+        "run_id": job.run_id,
+        **job.metrics.to_dict(),
+        "median_epoch_s": median_or_none(durations_of_records(job.log.snapshot()[1])),
+    }
 
 
 def main() -> None:
@@ -53,42 +56,69 @@ def main() -> None:
         latency = inference_latency.measure(model_path=classic_path)
         browser = browser_latency.measure(runs)
         augmented = default_training(runs, AUGMENTED)
-        drawn = {name: drawn_digits.accuracy(path) for name, path in
-                 (("classic", classic_path), ("augmented", str(RunStore(runs).model_path(augmented["run_id"]))))}
+        drawn = {
+            name: drawn_digits.accuracy(path)
+            for name, path in (
+                ("classic", classic_path),
+                ("augmented", str(RunStore(runs).model_path(augmented["run_id"]))),
+            )
+        }
         fast = fast_mode.measure()
         shutil.rmtree(runs, ignore_errors=True)
     rows = [
-        ("training engine, no page open, vs plain `model.fit` (median epoch, default model)",
-         f"{overhead['engine_epoch_s']:.3f} s vs {overhead['plain_epoch_s']:.3f} s: "
-         f"ratio {overhead['engine_ratio']:.3f} (fastest epochs: {overhead['fastest_ratios']['engine']:.3f})"),
-        ("Train page open and live, browser elsewhere (Chromium at lowest CPU priority) vs plain",
-         f"{overhead['elsewhere_epoch_s']:.3f} s: ratio {overhead['elsewhere_ratio']:.3f} "
-         f"(fastest epochs: {overhead['fastest_ratios']['elsewhere']:.3f})"),
-        ("Train page open and live, browser on the same 2 cores vs plain",
-         f"{overhead['watched_epoch_s']:.3f} s: ratio {overhead['ratio']:.3f} "
-         f"(fastest epochs: {overhead['fastest_ratios']['watched']:.3f}); chart redrawn "
-         f"{overhead['chart_updates_per_s']:.1f} times/s; browser used "
-         f"{sum(v for k, v in overhead['cores_used'].items() if k.startswith('chromium')):.2f} cores, "
-         f"server {overhead['cores_used'].get('server', 0):.2f}"),
+        (
+            "training engine, no page open, vs plain `model.fit` (median epoch, default model)",
+            f"{overhead['engine_epoch_s']:.3f} s vs {overhead['plain_epoch_s']:.3f} s: "
+            f"ratio {overhead['engine_ratio']:.3f} (fastest epochs: {overhead['fastest_ratios']['engine']:.3f})",
+        ),
+        (
+            "Train page open and live, browser elsewhere (Chromium at lowest CPU priority) vs plain",
+            f"{overhead['elsewhere_epoch_s']:.3f} s: ratio {overhead['elsewhere_ratio']:.3f} "
+            f"(fastest epochs: {overhead['fastest_ratios']['elsewhere']:.3f})",
+        ),
+        (
+            "Train page open and live, browser on the same 2 cores vs plain",
+            f"{overhead['watched_epoch_s']:.3f} s: ratio {overhead['ratio']:.3f} "
+            f"(fastest epochs: {overhead['fastest_ratios']['watched']:.3f}); chart redrawn "
+            f"{overhead['chart_updates_per_s']:.1f} times/s; browser used "
+            f"{sum(v for k, v in overhead['cores_used'].items() if k.startswith('chromium')):.2f} cores, "
+            f"server {overhead['cores_used'].get('server', 0):.2f}",
+        ),
         ("default model, full data: epoch time", f"{trained['median_epoch_s']:.2f} s"),
-        ("default model: held-out test accuracy",
-         f"{trained['test_accuracy']:.2%} after {trained['epochs_run']} epochs (best {trained['best_epoch']})"),
-        ("one drawing: preprocessing + numpy forward pass (the Draw page)",
-         f"p50 {latency['numpy_p50_ms']:.1f} ms, p95 {latency['numpy_p95_ms']:.1f} ms"),
-        ("one drawing: preprocessing + Keras model call (traced)",
-         f"p50 {latency['keras_p50_ms']:.1f} ms, p95 {latency['keras_p95_ms']:.1f} ms"),
-        ("one drawing: preprocessing + `model.predict`",
-         f"p50 {latency['predict_p50_ms']:.1f} ms, p95 {latency['predict_p95_ms']:.1f} ms"),
-        ("mouse-up to prediction in Chromium", f"p50 {browser['median_ms']:.0f} ms, p95 {browser['p95_ms']:.0f} ms, "
-                                               f"worst {browser['max_ms']:.0f} ms"),
+        (
+            "default model: held-out test accuracy",
+            f"{trained['test_accuracy']:.2%} after {trained['epochs_run']} epochs (best {trained['best_epoch']})",
+        ),
+        (
+            "one drawing: preprocessing + numpy forward pass (the Draw page)",
+            f"p50 {latency['numpy_p50_ms']:.1f} ms, p95 {latency['numpy_p95_ms']:.1f} ms",
+        ),
+        (
+            "one drawing: preprocessing + Keras model call (traced)",
+            f"p50 {latency['keras_p50_ms']:.1f} ms, p95 {latency['keras_p95_ms']:.1f} ms",
+        ),
+        (
+            "one drawing: preprocessing + `model.predict`",
+            f"p50 {latency['predict_p50_ms']:.1f} ms, p95 {latency['predict_p95_ms']:.1f} ms",
+        ),
+        (
+            "mouse-up to prediction in Chromium",
+            f"p50 {browser['median_ms']:.0f} ms, p95 {browser['p95_ms']:.0f} ms, worst {browser['max_ms']:.0f} ms",
+        ),
         ("server resident memory after visiting every page and drawing", f"{browser['server_mb']:.0f} MB"),
-        ("augmented model (`--augment`, 30 epochs, patience 5): held-out test accuracy",
-         f"{augmented['test_accuracy']:.2%} (classic {trained['test_accuracy']:.2%})"),
-        ("500 stroke-drawn digits (bench/drawn_digits.py): accuracy",
-         f"augmented {drawn['augmented']:.1%}, classic {drawn['classic']:.1%}"),
-        (f"fast mode ({fast['policy']}) vs float32: median epoch",
-         f"{fast['fast_epoch_s']:.2f} s vs {fast['float32_epoch_s']:.2f} s: {fast['speedup']:.2f}x; test accuracy "
-         f"{fast['fast_accuracy']:.2%} vs {fast['float32_accuracy']:.2%}"),
+        (
+            "augmented model (`--augment`, 30 epochs, patience 5): held-out test accuracy",
+            f"{augmented['test_accuracy']:.2%} (classic {trained['test_accuracy']:.2%})",
+        ),
+        (
+            "500 stroke-drawn digits (bench/drawn_digits.py): accuracy",
+            f"augmented {drawn['augmented']:.1%}, classic {drawn['classic']:.1%}",
+        ),
+        (
+            f"fast mode ({fast['policy']}) vs float32: median epoch",
+            f"{fast['fast_epoch_s']:.2f} s vs {fast['float32_epoch_s']:.2f} s: {fast['speedup']:.2f}x; test accuracy "
+            f"{fast['fast_accuracy']:.2%} vs {fast['float32_accuracy']:.2%}",
+        ),
     ]
     print(f"Benchmarks, {time.strftime('%Y-%m-%d')}, {machine()} ({time.time() - started:.0f} s)\n")
     print("| benchmark | result |\n| --- | --- |")

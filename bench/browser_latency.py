@@ -56,8 +56,13 @@ def measure(runs_dir: Path, repeats: int = 12) -> dict:
         finally:
             server.stop()
     ms = np.asarray(times[1:]) * 1000  # the first includes loading the model
-    return {"median_ms": float(np.median(ms)), "p95_ms": float(np.percentile(ms, 95)), "max_ms": float(ms.max()),
-            "repeats": repeats, "server_mb": resident}
+    return {
+        "median_ms": float(np.median(ms)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "max_ms": float(ms.max()),
+        "repeats": repeats,
+        "server_mb": resident,
+    }
 
 
 def resident_mb(pid: int) -> float:
@@ -72,8 +77,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=12)
     args = parser.parse_args()
     result = measure(args.runs_dir, args.repeats)
-    print(f"mouse-up to prediction: p50 {result['median_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms, "
-          f"worst {result['max_ms']:.0f} ms over {result['repeats']} drawings")
+    print(
+        f"mouse-up to prediction: p50 {result['median_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms, "
+        f"worst {result['max_ms']:.0f} ms over {result['repeats']} drawings"
+    )
     print(f"server resident memory after every page and the drawings: {result['server_mb']:.0f} MB")
 
 

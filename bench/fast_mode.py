@@ -15,8 +15,8 @@ import tempfile
 from bench.timing import durations_of_records
 from core.config import TrainConfig
 from core.hardware import fast_mode_support
-from core.store import RunStore
 from core.jobs import JobManager
+from core.store import RunStore
 
 
 def train(config: TrainConfig, runs_dir: str) -> tuple[list[float], float]:
@@ -38,9 +38,14 @@ def measure(repeats: int = 2, epochs: int = 4) -> dict:
                 times[fast] += epoch_times
                 accuracy[fast].append(test_accuracy)
     plain, fast = statistics.median(times[False]), statistics.median(times[True])
-    return {"float32_epoch_s": plain, "fast_epoch_s": fast, "speedup": plain / fast,
-            "float32_accuracy": statistics.mean(accuracy[False]), "fast_accuracy": statistics.mean(accuracy[True]),
-            "policy": fast_mode_support().policy or "float32 (no 16-bit units)"}
+    return {
+        "float32_epoch_s": plain,
+        "fast_epoch_s": fast,
+        "speedup": plain / fast,
+        "float32_accuracy": statistics.mean(accuracy[False]),
+        "fast_accuracy": statistics.mean(accuracy[True]),
+        "policy": fast_mode_support().policy or "float32 (no 16-bit units)",
+    }
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ def canvases(count: int, size: int = 280) -> list[np.ndarray]:
         canvas = np.zeros((size, size, 4), np.uint8)
         canvas[..., 3] = 255
         top, left = rng.integers(0, size - height, size=2)
-        canvas[top: top + height, left: left + height, :3] = big[..., None]
+        canvas[top : top + height, left : left + height, :3] = big[..., None]
         out.append(canvas)
     return out
 
@@ -55,8 +55,11 @@ def keras_call(path: str):
     import tensorflow as tf
 
     model = keras.models.load_model(path, compile=False)
-    traced = tf.function(lambda batch: model(batch, training=False), autograph=False,
-                         input_signature=[tf.TensorSpec((1, 28, 28), tf.float32)])
+    traced = tf.function(
+        lambda batch: model(batch, training=False),
+        autograph=False,
+        input_signature=[tf.TensorSpec((1, 28, 28), tf.float32)],
+    )
     return model, lambda image: np.asarray(traced(tf.constant(image[None])))
 
 

@@ -44,8 +44,11 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def chromium_pids() -> set[int]:
-    return {int(pid) for pid in filter(str.isdigit, os.listdir("/proc"))
-            if b"chrom" in _read(f"/proc/{pid}/cmdline").split(b"\0")[0]}
+    return {
+        int(pid)
+        for pid in filter(str.isdigit, os.listdir("/proc"))
+        if b"chrom" in _read(f"/proc/{pid}/cmdline").split(b"\0")[0]
+    }
 
 
 def _read(path: str) -> bytes:
@@ -121,17 +124,28 @@ def watched_epoch_times(page, server: Server, runs_dir: Path, config: TrainConfi
     used = cpu_seconds_by_process() - before
     page.get_by_text("Held-out test results").wait_for(timeout=120_000)
     records = [json.loads(line) for line in (runs_dir / run_id / "history.jsonl").read_text().splitlines()]
-    return {"epochs": durations_of_records(records), "updates_per_s": changes / watched,
-            "cpu": used, "seconds": watched}
+    return {
+        "epochs": durations_of_records(records),
+        "updates_per_s": changes / watched,
+        "cpu": used,
+        "seconds": watched,
+    }
 
 
 def plain_epoch_times_in_a_process(config: TrainConfig) -> list[float]:
     """Plain `model.fit` in a fresh Python process, like each of the app's trainings (a worker process):
     the bench's own process also drives two browsers and has trained before."""
-    code = ("import json, sys; from core.config import TrainConfig; from bench.training_overhead import "
-            "plain_epoch_times; print(json.dumps(plain_epoch_times(TrainConfig.from_dict(json.loads(sys.argv[1])))))")
-    done = subprocess.run([sys.executable, "-c", code, json.dumps(config.to_dict())], capture_output=True,
-                          text=True, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    code = (
+        "import json, sys; from core.config import TrainConfig; from bench.training_overhead import "
+        "plain_epoch_times; print(json.dumps(plain_epoch_times(TrainConfig.from_dict(json.loads(sys.argv[1])))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(config.to_dict())],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -171,13 +185,17 @@ def measure(repeats: int = 2, epochs: int = 4) -> dict:
             server.stop()
     median = {way: statistics.median(values) for way, values in times.items()}
     return {
-        "plain_epoch_s": median["plain"], "engine_epoch_s": median["engine"],
-        "engine_ratio": median["engine"] / median["plain"], "watched_epoch_s": median["watched"],
+        "plain_epoch_s": median["plain"],
+        "engine_epoch_s": median["engine"],
+        "engine_ratio": median["engine"] / median["plain"],
+        "watched_epoch_s": median["watched"],
         "ratio": median["watched"] / median["plain"],
-        "elsewhere_epoch_s": median["elsewhere"], "elsewhere_ratio": median["elsewhere"] / median["plain"],
+        "elsewhere_epoch_s": median["elsewhere"],
+        "elsewhere_ratio": median["elsewhere"] / median["plain"],
         "chart_updates_per_s": statistics.median(rates),
         "cores_used": {role: used / seconds for role, used in sorted(cpu.items())},
-        "epochs_measured": len(times["plain"]), "epoch_times": times,
+        "epochs_measured": len(times["plain"]),
+        "epoch_times": times,
         # The fastest epochs: other work on a shared machine only ever adds time, so these ratios are
         # steadier than the medians when the machine is noisy.
         "fastest_ratios": {way: min(values) / min(times["plain"]) for way, values in times.items() if way != "plain"},
@@ -192,17 +210,22 @@ def main() -> None:
     result = measure(args.repeats, args.epochs)
     print(f"plain model.fit          median epoch {result['plain_epoch_s']:.3f} s")
     print(f"engine, no page open     median epoch {result['engine_epoch_s']:.3f} s")
-    print(f"Train page open, live    median epoch {result['watched_epoch_s']:.3f} s  "
-          f"(chart changed {result['chart_updates_per_s']:.1f} times/s)")
+    print(
+        f"Train page open, live    median epoch {result['watched_epoch_s']:.3f} s  "
+        f"(chart changed {result['chart_updates_per_s']:.1f} times/s)"
+    )
     print(f"browser elsewhere        median epoch {result['elsewhere_epoch_s']:.3f} s")
     print(f"engine / plain           {result['engine_ratio']:.3f}")
     print(f"watched / plain          {result['ratio']:.3f}  over {result['epochs_measured']} epochs each")
     print(f"elsewhere / plain        {result['elsewhere_ratio']:.3f}")
-    print("fastest epoch / plain's: " + ", ".join(f"{way} {ratio:.3f}" for way, ratio in result["fastest_ratios"].items()))
+    print(
+        "fastest epoch / plain's: " + ", ".join(f"{way} {ratio:.3f}" for way, ratio in result["fastest_ratios"].items())
+    )
     for way, values in result["epoch_times"].items():
         print(f"  {way:10s} epochs (s): " + " ".join(f"{v:.2f}" for v in sorted(values)))
-    print("cores used while watching: " + ", ".join(f"{role} {share:.2f}" for role, share
-                                                   in result["cores_used"].items()))
+    print(
+        "cores used while watching: " + ", ".join(f"{role} {share:.2f}" for role, share in result["cores_used"].items())
+    )
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
+
 from bench.timing import durations_of_records, epoch_clock, epoch_durations
 from core.config import TrainConfig
 from core.data import bundled_mnist, split_mnist
-from core.store import RunStore
 from core.jobs import JobManager
+from core.store import RunStore
 
 POLLS_PER_SECOND = 5
 
@@ -33,8 +34,15 @@ def plain_epoch_times(config: TrainConfig) -> list[float]:
     clock = epoch_clock()
     keras.utils.set_random_seed(config.seed)
     model = build_model(config)
-    model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs,
-              validation_data=(data.x_val, data.y_val), callbacks=[clock], verbose=0)
+    model.fit(
+        data.x_train,
+        data.y_train,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_data=(data.x_val, data.y_val),
+        callbacks=[clock],
+        verbose=0,
+    )
     return epoch_durations(clock.ends)
 
 
@@ -76,8 +84,7 @@ def main() -> None:
     args = parser.parse_args()
     result = measure(args.repeats, args.epochs)
     print(f"plain model.fit   median epoch {result['plain_epoch_s']:.3f} s")
-    print(f"training engine   median epoch {result['engine_epoch_s']:.3f} s  "
-          f"(polled {result['polls_per_s']:.1f}/s)")
+    print(f"training engine   median epoch {result['engine_epoch_s']:.3f} s  (polled {result['polls_per_s']:.1f}/s)")
     print(f"engine / plain    {result['ratio']:.3f}  over {result['epochs_measured']} epochs each")
 
 

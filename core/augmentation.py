@@ -30,10 +30,10 @@ class RandomStrokeThickness(keras.layers.Layer):
         ops = keras.ops
         dilated = ops.max_pool(images, 3, strides=1, padding="same")
         eroded = -ops.max_pool(-images, 3, strides=1, padding="same")
-        amount = keras.random.uniform((ops.shape(images)[0], 1, 1, 1), -self.factor, self.factor,
-                                      seed=self.seed_generator, dtype=images.dtype)
-        return (images + ops.maximum(amount, 0) * (dilated - images)
-                + ops.minimum(amount, 0) * (images - eroded))
+        amount = keras.random.uniform(
+            (ops.shape(images)[0], 1, 1, 1), -self.factor, self.factor, seed=self.seed_generator, dtype=images.dtype
+        )
+        return images + ops.maximum(amount, 0) * (dilated - images) + ops.minimum(amount, 0) * (images - eroded)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -6,7 +6,8 @@ merely show progress never pay for TensorFlow.
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import keras
 

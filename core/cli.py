@@ -25,8 +25,11 @@ from core.store import RunStore, StoreError
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m core.cli", description="Train an MNIST MLP headlessly.")
     add_arguments(parser)
-    parser.add_argument("--runs-dir", default=None,
-                        help="run store folder, made if missing (default: $MNIST_RUNS_DIR or the project's runs/)")
+    parser.add_argument(
+        "--runs-dir",
+        default=None,
+        help="run store folder, made if missing (default: $MNIST_RUNS_DIR or the project's runs/)",
+    )
     return parser.parse_args(argv)
 
 
@@ -41,17 +44,21 @@ def format_summary(config: TrainConfig) -> str:
 
 def progress_bar(progress: Progress, width: int = 30) -> str:
     filled = int(progress.fraction * width)
-    return (f"[{'#' * filled}{'.' * (width - filled)}] epoch {min(progress.epochs_done + 1, progress.epochs)}"
-            f"/{progress.epochs} step {progress.step}/{progress.steps} "
-            f"elapsed {format_duration(progress.elapsed)} eta {format_duration(progress.eta)}")
+    return (
+        f"[{'#' * filled}{'.' * (width - filled)}] epoch {min(progress.epochs_done + 1, progress.epochs)}"
+        f"/{progress.epochs} step {progress.step}/{progress.steps} "
+        f"elapsed {format_duration(progress.elapsed)} eta {format_duration(progress.eta)}"
+    )
 
 
 def print_epochs(job, reported: int, live: bool) -> int:
     """Print the epochs finished since `reported` (one line each); returns how many are printed now."""
     _, epochs = job.log.snapshot()
     for record in epochs[reported:]:
-        line = (f"epoch {record['epoch']}: loss {record['loss']:.4f} acc {record['accuracy']:.4f} "
-                f"val_loss {record['val_loss']:.4f} val_acc {record['val_accuracy']:.4f}")
+        line = (
+            f"epoch {record['epoch']}: loss {record['loss']:.4f} acc {record['accuracy']:.4f} "
+            f"val_loss {record['val_loss']:.4f} val_acc {record['val_accuracy']:.4f}"
+        )
         print("\r" + line.ljust(100) if live else line, flush=True)
     return len(epochs)
 
@@ -96,10 +103,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: training {job.status}: {job.error}", file=sys.stderr)
         return 1
     metrics = job.metrics
-    print(f"{job.status} after {metrics.epochs_run} epochs ({stop_reason_text(job.stop_reason).lower()}); "
-          f"best epoch {metrics.best_epoch}, {format_duration(metrics.train_seconds)} training")
-    print(f"held-out test accuracy {metrics.test_accuracy:.2%}, test loss {metrics.test_loss:.4f} "
-          f"({metrics.test_images:,} images never used in training)")
+    print(
+        f"{job.status} after {metrics.epochs_run} epochs ({stop_reason_text(job.stop_reason).lower()}); "
+        f"best epoch {metrics.best_epoch}, {format_duration(metrics.train_seconds)} training"
+    )
+    print(
+        f"held-out test accuracy {metrics.test_accuracy:.2%}, test loss {metrics.test_loss:.4f} "
+        f"({metrics.test_images:,} images never used in training)"
+    )
     print(f"model: {manager.store.model_path(job.run_id)}")
     return 0
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from typing import Callable
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
@@ -64,7 +64,7 @@ class Setting:
     default: object
     kind: str
     low: float | None = None
-    high: float | Callable[["TrainConfig"], float] | None = None
+    high: float | Callable[[TrainConfig], float] | None = None
     low_open: bool = False
     high_open: bool = False
     step: float | None = None
@@ -76,17 +76,17 @@ class Setting:
     before: object = None
     number_format: str | None = None
 
-    def upper(self, config: "TrainConfig") -> float | None:
+    def upper(self, config: TrainConfig) -> float | None:
         return self.high(config) if callable(self.high) else self.high
 
-    def range_text(self, config: "TrainConfig") -> str:
+    def range_text(self, config: TrainConfig) -> str:
         high = self.upper(config)
         if self.kind == "int":
             return f"a whole number from {self.low:,} to {high:,}"
         low = f"above {self.low:g}" if self.low_open else f"at least {self.low:g}"
         return f"{low} and {'below' if self.high_open else 'at most'} {high:g}"
 
-    def check(self, config: "TrainConfig") -> None:
+    def check(self, config: TrainConfig) -> None:
         """Raise ConfigError if this setting's value in `config` is not allowed."""
         value = getattr(config, self.name)
         if self.kind == "layers":
@@ -102,7 +102,7 @@ class Setting:
                 rule = self.rule or f"{self.label} must be {self.range_text(config)}"
                 raise ConfigError(self.name, f"{rule} (got {value!r}).")
 
-    def _in_range(self, value, config: "TrainConfig") -> bool:
+    def _in_range(self, value, config: TrainConfig) -> bool:
         if not (_is_int(value) if self.kind == "int" else _is_number(value)):
             return False
         high = self.upper(config)
@@ -129,43 +129,165 @@ def _check_layers(layers) -> None:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("hidden_layers", "Hidden layers", "How many layers of neurons between the pixels and the answer "
-            f"(1 to {MAX_LAYERS}), and how many neurons each has (1 to {MAX_UNITS:,}).", (512, 512), "layers",
-            step=32, flag="--hidden", section="Network"),
-    Setting("activation", "Activation", "The bend each neuron applies to its input.", "relu", "choice",
-            choices=ACTIVATIONS, flag="--activation", section="Network"),
-    Setting("dropout", "Dropout", "Fraction of neurons switched off at random in each training step, so the "
-            "network cannot rely on any single one (0 = off).", 0.2, "float", low=0, high=1, high_open=True,
-            step=0.05, flag="--dropout", section="Network", number_format="%.2f",
-            rule="Dropout is the fraction of units switched off: at least 0 and below 1"),
-    Setting("optimizer", "Optimizer", "How the weights are updated from the gradient (SGD uses momentum 0.9).",
-            "rmsprop", "choice", choices=OPTIMIZERS, flag="--optimizer"),
-    Setting("learning_rate", "Learning rate", "Size of each update step; 0.001 is a good start.", 0.001, "float",
-            low=0, high=1, low_open=True, step=0.0005, flag="--lr", number_format="%.4f"),
-    Setting("batch_size", "Batch size", "Images per update step.", 128, "int", low=1, high=8192, step=32,
-            flag="--batch-size"),
-    Setting("epochs", "Max epochs", "An epoch is one pass over all training images. Training may stop "
-            "earlier (see patience).", 20, "int", low=1, high=200, step=1, flag="--epochs"),
-    Setting("patience", "Early-stopping patience", "Stop after this many epochs without a better validation "
-            "accuracy (0 = never stop early). The best epoch's model is kept either way.", 3, "int", low=0,
-            high=200, step=1, flag="--patience"),
-    Setting("reduce_lr", "Lower the learning rate on plateaus", "Halve the learning rate whenever validation "
-            "accuracy has not improved for an epoch, so training settles into a better minimum.", True, "switch",
-            flag="--reduce-lr", before=False),
-    Setting("seed", "Seed", "Same seed, same settings: the same result.", 0, "int", low=0, high=2**31 - 1, step=1,
-            flag="--seed"),
-    Setting("augment", "Augment training images", "During training only, shift, rotate, zoom and thicken or thin "
-            "each image at random, so the network copes with how people really draw.", False, "switch",
-            flag="--augment", section="Data"),
-    Setting("fast_mode", "Fast mode (16-bit)", "Hidden layers compute in 16-bit floats where the hardware has "
-            "units for it (bfloat16 on CPUs, float16 on GPUs); the saved model is float32 either way.", False,
-            "switch", flag="--fast", section="Data"),
-    Setting("validation_size", "Validation images", "Held back from training to choose the best epoch. The "
-            "10,000 test images are never used.", 5_000, "int", low=1_000, high=20_000, step=500,
-            flag="--validation-size", section="Data"),
-    Setting("train_limit", "Training images", "Train on only the first N images, for a quick experiment "
-            "(0 or empty = all).", None, "int", low=100, high=lambda c: TOTAL_TRAIN_IMAGES - c.validation_size,
-            step=1000, flag="--train-limit", section="Data", none_is=0),
+    Setting(
+        "hidden_layers",
+        "Hidden layers",
+        "How many layers of neurons between the pixels and the answer "
+        f"(1 to {MAX_LAYERS}), and how many neurons each has (1 to {MAX_UNITS:,}).",
+        (512, 512),
+        "layers",
+        step=32,
+        flag="--hidden",
+        section="Network",
+    ),
+    Setting(
+        "activation",
+        "Activation",
+        "The bend each neuron applies to its input.",
+        "relu",
+        "choice",
+        choices=ACTIVATIONS,
+        flag="--activation",
+        section="Network",
+    ),
+    Setting(
+        "dropout",
+        "Dropout",
+        "Fraction of neurons switched off at random in each training step, so the "
+        "network cannot rely on any single one (0 = off).",
+        0.2,
+        "float",
+        low=0,
+        high=1,
+        high_open=True,
+        step=0.05,
+        flag="--dropout",
+        section="Network",
+        number_format="%.2f",
+        rule="Dropout is the fraction of units switched off: at least 0 and below 1",
+    ),
+    Setting(
+        "optimizer",
+        "Optimizer",
+        "How the weights are updated from the gradient (SGD uses momentum 0.9).",
+        "rmsprop",
+        "choice",
+        choices=OPTIMIZERS,
+        flag="--optimizer",
+    ),
+    Setting(
+        "learning_rate",
+        "Learning rate",
+        "Size of each update step; 0.001 is a good start.",
+        0.001,
+        "float",
+        low=0,
+        high=1,
+        low_open=True,
+        step=0.0005,
+        flag="--lr",
+        number_format="%.4f",
+    ),
+    Setting(
+        "batch_size",
+        "Batch size",
+        "Images per update step.",
+        128,
+        "int",
+        low=1,
+        high=8192,
+        step=32,
+        flag="--batch-size",
+    ),
+    Setting(
+        "epochs",
+        "Max epochs",
+        "An epoch is one pass over all training images. Training may stop earlier (see patience).",
+        20,
+        "int",
+        low=1,
+        high=200,
+        step=1,
+        flag="--epochs",
+    ),
+    Setting(
+        "patience",
+        "Early-stopping patience",
+        "Stop after this many epochs without a better validation "
+        "accuracy (0 = never stop early). The best epoch's model is kept either way.",
+        3,
+        "int",
+        low=0,
+        high=200,
+        step=1,
+        flag="--patience",
+    ),
+    Setting(
+        "reduce_lr",
+        "Lower the learning rate on plateaus",
+        "Halve the learning rate whenever validation "
+        "accuracy has not improved for an epoch, so training settles into a better minimum.",
+        True,
+        "switch",
+        flag="--reduce-lr",
+        before=False,
+    ),
+    Setting(
+        "seed",
+        "Seed",
+        "Same seed, same settings: the same result.",
+        0,
+        "int",
+        low=0,
+        high=2**31 - 1,
+        step=1,
+        flag="--seed",
+    ),
+    Setting(
+        "augment",
+        "Augment training images",
+        "During training only, shift, rotate, zoom and thicken or thin "
+        "each image at random, so the network copes with how people really draw.",
+        False,
+        "switch",
+        flag="--augment",
+        section="Data",
+    ),
+    Setting(
+        "fast_mode",
+        "Fast mode (16-bit)",
+        "Hidden layers compute in 16-bit floats where the hardware has "
+        "units for it (bfloat16 on CPUs, float16 on GPUs); the saved model is float32 either way.",
+        False,
+        "switch",
+        flag="--fast",
+        section="Data",
+    ),
+    Setting(
+        "validation_size",
+        "Validation images",
+        "Held back from training to choose the best epoch. The 10,000 test images are never used.",
+        5_000,
+        "int",
+        low=1_000,
+        high=20_000,
+        step=500,
+        flag="--validation-size",
+        section="Data",
+    ),
+    Setting(
+        "train_limit",
+        "Training images",
+        "Train on only the first N images, for a quick experiment (0 or empty = all).",
+        None,
+        "int",
+        low=100,
+        high=lambda c: TOTAL_TRAIN_IMAGES - c.validation_size,
+        step=1000,
+        flag="--train-limit",
+        section="Data",
+        none_is=0,
+    ),
 )
 SETTING = {setting.name: setting for setting in SETTINGS}
 
@@ -207,7 +329,7 @@ class TrainConfig:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         """Build a config from JSON-like data (ConfigError if it is not one).
 
         Unknown keys (a newer version's) are ignored; a setting the file lacks (an older version's)
@@ -219,7 +341,7 @@ class TrainConfig:
         older = {s.name: s.before for s in SETTINGS if s.before is not None and s.name not in data}
         return cls(**{k: v for k, v in data.items() if k in known}, **older)
 
-    def replace(self, **changes) -> "TrainConfig":
+    def replace(self, **changes) -> TrainConfig:
         return TrainConfig.from_dict({**self.to_dict(), **changes})
 
     def shape_label(self, separator: str = "-") -> str:
@@ -228,12 +350,16 @@ class TrainConfig:
 
     def summary(self) -> str:
         """One line a learner can read: the shape of the network and how it learns."""
-        parts = [self.shape_label(" → "), self.activation, f"dropout {self.dropout:g}",
-                 f"{self.optimizer} at learning rate {self.learning_rate:g}", f"batch {self.batch_size}",
-                 f"{training_images(self):,} training images"]
+        parts = [
+            self.shape_label(" → "),
+            self.activation,
+            f"dropout {self.dropout:g}",
+            f"{self.optimizer} at learning rate {self.learning_rate:g}",
+            f"batch {self.batch_size}",
+            f"{training_images(self):,} training images",
+        ]
         parts += ["augmented"] * self.augment + ["fast mode"] * self.fast_mode
         return " · ".join(parts)
-
 
 
 def validate(config: TrainConfig) -> None:
@@ -253,12 +379,11 @@ def training_images(config: TrainConfig) -> int:
 
 def differing_settings(configs: list[TrainConfig]) -> list[str]:
     """The settings (seed aside) that are not the same in all of `configs`, in SETTINGS order."""
-    return [s.name for s in SETTINGS
-            if s.name != "seed" and len({repr(getattr(c, s.name)) for c in configs}) > 1]
+    return [s.name for s in SETTINGS if s.name != "seed" and len({repr(getattr(c, s.name)) for c in configs}) > 1]
 
 
 def describe_setting(config: TrainConfig, name: str) -> str:
-    """"dropout 0.5", "hidden layers 64-32": one setting's value as a legend or a caption shows it."""
+    """ "dropout 0.5", "hidden layers 64-32": one setting's value as a legend or a caption shows it."""
     value = getattr(config, name)
     if name == "hidden_layers":
         shown = "-".join(map(str, value))
@@ -283,8 +408,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         elif s.kind == "choice":
             parser.add_argument(s.flag, choices=s.choices, default=s.default, **dest)
         else:
-            parser.add_argument(s.flag, type=int if s.kind == "int" else float, default=s.default,
-                                metavar="N" if s.kind == "int" else "X", **dest)
+            parser.add_argument(
+                s.flag,
+                type=int if s.kind == "int" else float,
+                default=s.default,
+                metavar="N" if s.kind == "int" else "X",
+                **dest,
+            )
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

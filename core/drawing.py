@@ -59,8 +59,8 @@ def shift(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """Translate without wrapping; what moves out of the field is dropped."""
     out = np.zeros_like(image)
     h, w = image.shape
-    src = image[max(0, -rows): h - max(0, rows), max(0, -cols): w - max(0, cols)]
-    out[max(0, rows): max(0, rows) + src.shape[0], max(0, cols): max(0, cols) + src.shape[1]] = src
+    src = image[max(0, -rows) : h - max(0, rows), max(0, -cols) : w - max(0, cols)]
+    out[max(0, rows) : max(0, rows) + src.shape[0], max(0, cols) : max(0, cols) + src.shape[1]] = src
     return out
 
 
@@ -86,7 +86,7 @@ def preprocess_drawing(canvas: np.ndarray) -> Preprocessed:
     small = np.asarray(Image.fromarray(crop).resize((width, height), Image.Resampling.BOX), dtype=np.float32)
     field = np.zeros((FIELD, FIELD), dtype=np.float32)
     y, x = (FIELD - height) // 2, (FIELD - width) // 2
-    field[y: y + height, x: x + width] = small
+    field[y : y + height, x : x + width] = small
     field = shift(field, *center_of_mass_shift(field))
     peak = field.max()
     if peak > 0:

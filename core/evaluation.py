@@ -77,8 +77,9 @@ class RunMetrics:
                 shown = shown if len(shown) <= 40 else shown[:37] + "..."
                 raise MetricsError(f"{source}: {name} must be {expected} (got {shown})")
         values = {name: data[name] for name in known if name in data}
-        values["misclassified"] = [Mistake(**{k: m[k] for k in ("index", "true", "predicted", "confidence")})
-                                   for m in data["misclassified"]]
+        values["misclassified"] = [
+            Mistake(**{k: m[k] for k in ("index", "true", "predicted", "confidence")}) for m in data["misclassified"]
+        ]
         return cls(**values)
 
 
@@ -89,9 +90,18 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def evaluate(probabilities: np.ndarray, y_true: np.ndarray, *, best_epoch: int, epochs_run: int,
-             train_seconds: float, train_images: int, parameters: int, best_val_accuracy: float | None = None,
-             best_val_loss: float | None = None) -> RunMetrics:
+def evaluate(
+    probabilities: np.ndarray,
+    y_true: np.ndarray,
+    *,
+    best_epoch: int,
+    epochs_run: int,
+    train_seconds: float,
+    train_images: int,
+    parameters: int,
+    best_val_accuracy: float | None = None,
+    best_val_loss: float | None = None,
+) -> RunMetrics:
     """Test loss and accuracy, confusion matrix, per-digit accuracy and the most confident mistakes.
 
     Args:
@@ -112,11 +122,17 @@ def evaluate(probabilities: np.ndarray, y_true: np.ndarray, *, best_epoch: int, 
     wrong = np.flatnonzero(y_pred != y_true)
     wrong = wrong[np.argsort(-confidence[wrong], kind="stable")][:MAX_MISCLASSIFIED]
     return RunMetrics(
-        test_loss=loss, test_accuracy=float((y_pred == y_true).mean()), test_images=int(len(y_true)),
-        confusion_matrix=matrix.tolist(), per_class_accuracy=[float(a) for a in per_class],
+        test_loss=loss,
+        test_accuracy=float((y_pred == y_true).mean()),
+        test_images=int(len(y_true)),
+        confusion_matrix=matrix.tolist(),
+        per_class_accuracy=[float(a) for a in per_class],
         misclassified=[Mistake(int(i), int(y_true[i]), int(y_pred[i]), float(confidence[i])) for i in wrong],
-        best_epoch=int(best_epoch), epochs_run=int(epochs_run), train_seconds=float(train_seconds),
-        train_images=int(train_images), parameters=int(parameters),
+        best_epoch=int(best_epoch),
+        epochs_run=int(epochs_run),
+        train_seconds=float(train_seconds),
+        train_images=int(train_images),
+        parameters=int(parameters),
         best_val_accuracy=None if best_val_accuracy is None else float(best_val_accuracy),
         best_val_loss=None if best_val_loss is None else float(best_val_loss),
     )
@@ -154,8 +170,11 @@ def _optional(check):
 
 
 def _matrix(value) -> bool:
-    return (isinstance(value, list) and len(value) == NUM_CLASSES
-            and all(isinstance(row, list) and len(row) == NUM_CLASSES and all(map(_count, row)) for row in value))
+    return (
+        isinstance(value, list)
+        and len(value) == NUM_CLASSES
+        and all(isinstance(row, list) and len(row) == NUM_CLASSES and all(map(_count, row)) for row in value)
+    )
 
 
 def _per_class(value) -> bool:
@@ -163,9 +182,13 @@ def _per_class(value) -> bool:
 
 
 def _mistake(m) -> bool:
-    return (isinstance(m, dict) and _int(m.get("index")) and 0 <= m["index"] < TEST_IMAGES
-            and all(_int(m.get(k)) and 0 <= m[k] < NUM_CLASSES for k in ("true", "predicted"))
-            and _nan_or(_fraction)(m.get("confidence")))
+    return (
+        isinstance(m, dict)
+        and _int(m.get("index"))
+        and 0 <= m["index"] < TEST_IMAGES
+        and all(_int(m.get(k)) and 0 <= m[k] < NUM_CLASSES for k in ("true", "predicted"))
+        and _nan_or(_fraction)(m.get("confidence"))
+    )
 
 
 _RULES = {
@@ -174,8 +197,10 @@ _RULES = {
     "test_images": (lambda v: _int(v) and 1 <= v <= TEST_IMAGES, f"a whole number from 1 to {TEST_IMAGES:,}"),
     "confusion_matrix": (_matrix, f"{NUM_CLASSES} rows of {NUM_CLASSES} counts"),
     "per_class_accuracy": (_per_class, f"{NUM_CLASSES} fractions from 0 to 1"),
-    "misclassified": (lambda v: isinstance(v, list) and all(map(_mistake, v)),
-                      "a list of test images (index, true and predicted digit, confidence)"),
+    "misclassified": (
+        lambda v: isinstance(v, list) and all(map(_mistake, v)),
+        "a list of test images (index, true and predicted digit, confidence)",
+    ),
     "best_epoch": (_count, "a whole number of at least 0"),
     "epochs_run": (_count, "a whole number of at least 0"),
     "train_seconds": (lambda v: _finite(v) and v >= 0, "a number of seconds of at least 0"),

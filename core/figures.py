@@ -29,22 +29,45 @@ def training_curves(batches: list[dict], epochs: list[dict], max_epochs: int | N
     """
     from plotly.subplots import make_subplots
 
-    figure = make_subplots(rows=1, cols=2, subplot_titles=[METRIC_TITLES["loss"], METRIC_TITLES["accuracy"]],
-                           horizontal_spacing=0.08)
+    figure = make_subplots(
+        rows=1, cols=2, subplot_titles=[METRIC_TITLES["loss"], METRIC_TITLES["accuracy"]], horizontal_spacing=0.08
+    )
     shown = thin(batches)
     for col, metric in ((1, "loss"), (2, "accuracy")):
-        figure.add_trace(go.Scatter(
-            x=[b["epoch"] for b in shown], y=[b[metric] for b in shown], mode="lines", name="training, per batch",
-            line=dict(color=TRAIN_COLOUR, width=1), opacity=0.45, legendgroup="batch", showlegend=col == 1,
-            hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra></extra>",
-        ), row=1, col=col)
-        for key, name, colour in ((metric, "training, per epoch", TRAIN_COLOUR),
-                                  (f"val_{metric}", "validation, per epoch", VALIDATION_COLOUR)):
-            figure.add_trace(go.Scatter(
-                x=[e["epoch"] for e in epochs if key in e], y=[e[key] for e in epochs if key in e],
-                mode="lines+markers", name=name, line=dict(color=colour, width=2), marker=dict(size=7),
-                legendgroup=name, showlegend=col == 1, hovertemplate="epoch %{x}: %{y:.4f}<extra>" + name + "</extra>",
-            ), row=1, col=col)
+        figure.add_trace(
+            go.Scatter(
+                x=[b["epoch"] for b in shown],
+                y=[b[metric] for b in shown],
+                mode="lines",
+                name="training, per batch",
+                line=dict(color=TRAIN_COLOUR, width=1),
+                opacity=0.45,
+                legendgroup="batch",
+                showlegend=col == 1,
+                hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        for key, name, colour in (
+            (metric, "training, per epoch", TRAIN_COLOUR),
+            (f"val_{metric}", "validation, per epoch", VALIDATION_COLOUR),
+        ):
+            figure.add_trace(
+                go.Scatter(
+                    x=[e["epoch"] for e in epochs if key in e],
+                    y=[e[key] for e in epochs if key in e],
+                    mode="lines+markers",
+                    name=name,
+                    line=dict(color=colour, width=2),
+                    marker=dict(size=7),
+                    legendgroup=name,
+                    showlegend=col == 1,
+                    hovertemplate="epoch %{x}: %{y:.4f}<extra>" + name + "</extra>",
+                ),
+                row=1,
+                col=col,
+            )
     x_range = [0, max(max_epochs or 1, epochs[-1]["epoch"] if epochs else 1)]
     figure.update_xaxes(range=x_range, title_text="epoch")
     # Early batches' loss is ten times the rest: a log axis keeps both readable.
@@ -53,8 +76,11 @@ def training_curves(batches: list[dict], epochs: list[dict], max_epochs: int | N
     figure.update_yaxes(tickformat=".1%", row=1, col=2)
     # Fixed margins with room for the tick labels and the legend: letting Plotly grow them to fit
     # ("autoexpand") measures the text and then draws the whole figure a second time, on every redraw.
-    figure.update_layout(height=360, margin=dict(l=50, r=10, t=30, b=85, autoexpand=False),
-                         legend=dict(orientation="h", x=0, y=-0.22, yanchor="top"))
+    figure.update_layout(
+        height=360,
+        margin=dict(l=50, r=10, t=30, b=85, autoexpand=False),
+        legend=dict(orientation="h", x=0, y=-0.22, yanchor="top"),
+    )
     return figure
 
 
@@ -64,12 +90,24 @@ def confusion_matrix_figure(matrix: list[list[int]]) -> go.Figure:
     # Colour by share of the row so mistakes show up next to the large diagonal.
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     digits = [str(d) for d in range(10)]
-    figure = go.Figure(go.Heatmap(
-        z=np.sqrt(share), x=digits, y=digits, text=counts, texttemplate="%{text}", colorscale="Blues",
-        showscale=False, hovertemplate="true %{y}, predicted %{x}: %{text} images<extra></extra>",
-    ))
-    figure.update_layout(title="Confusion matrix (test set)", xaxis_title="predicted digit",
-                         yaxis_title="true digit", **{**_LAYOUT, "height": 420})
+    figure = go.Figure(
+        go.Heatmap(
+            z=np.sqrt(share),
+            x=digits,
+            y=digits,
+            text=counts,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            showscale=False,
+            hovertemplate="true %{y}, predicted %{x}: %{text} images<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title="Confusion matrix (test set)",
+        xaxis_title="predicted digit",
+        yaxis_title="true digit",
+        **{**_LAYOUT, "height": 420},
+    )
     figure.update_xaxes(type="category")
     figure.update_yaxes(type="category", autorange="reversed", scaleanchor="x")
     return figure
@@ -78,14 +116,20 @@ def confusion_matrix_figure(matrix: list[list[int]]) -> go.Figure:
 def per_class_accuracy_figure(per_class: list[float]) -> go.Figure:
     accuracy = np.asarray(per_class)
     worst = int(accuracy.argmin())
-    figure = go.Figure(go.Bar(
-        x=[str(d) for d in range(10)], y=accuracy, text=[f"{a:.1%}" for a in accuracy], textposition="outside",
-        marker_color=[VALIDATION_COLOUR if d == worst else TRAIN_COLOUR for d in range(10)],
-        hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
-    ))
+    figure = go.Figure(
+        go.Bar(
+            x=[str(d) for d in range(10)],
+            y=accuracy,
+            text=[f"{a:.1%}" for a in accuracy],
+            textposition="outside",
+            marker_color=[VALIDATION_COLOUR if d == worst else TRAIN_COLOUR for d in range(10)],
+            hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
+        )
+    )
     low = max(0.0, float(accuracy.min()) - 0.05)
-    figure.update_layout(title="Accuracy per digit (test set; the weakest in orange)", xaxis_title="digit",
-                         **{**_LAYOUT, "height": 320})
+    figure.update_layout(
+        title="Accuracy per digit (test set; the weakest in orange)", xaxis_title="digit", **{**_LAYOUT, "height": 320}
+    )
     figure.update_yaxes(range=[low, 1.015], tickformat=".0%")
     return figure
 
@@ -94,14 +138,21 @@ def probability_bars(probabilities: np.ndarray) -> go.Figure:
     """The model's ten output probabilities, the chosen digit highlighted."""
     probabilities = np.asarray(probabilities, dtype=float)
     best = int(probabilities.argmax())
-    figure = go.Figure(go.Bar(
-        x=[str(d) for d in range(10)], y=probabilities,
-        marker_color=[VALIDATION_COLOUR if d == best else TRAIN_COLOUR for d in range(10)],
-        text=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities], textposition="outside",
-        hovertemplate="digit %{x}: %{y:.1%}<extra></extra>",
-    ))
-    figure.update_layout(title="Probability of each digit", xaxis_title="digit",
-                         **{**_LAYOUT, "height": 280, "margin": dict(l=10, r=10, t=40, b=10)})
+    figure = go.Figure(
+        go.Bar(
+            x=[str(d) for d in range(10)],
+            y=probabilities,
+            marker_color=[VALIDATION_COLOUR if d == best else TRAIN_COLOUR for d in range(10)],
+            text=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
+            textposition="outside",
+            hovertemplate="digit %{x}: %{y:.1%}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title="Probability of each digit",
+        xaxis_title="digit",
+        **{**_LAYOUT, "height": 280, "margin": dict(l=10, r=10, t=40, b=10)},
+    )
     figure.update_yaxes(range=[0, 1.12], tickformat=".0%")
     return figure
 
@@ -116,11 +167,17 @@ def activation_strips(activations: list[np.ndarray], names: list[str]) -> go.Fig
         width = int(np.ceil(np.sqrt(values.size * 8)))  # a wide, short block per layer
         padded = np.full(int(np.ceil(values.size / width)) * width, np.nan)
         padded[: values.size] = values
-        figure.add_trace(go.Heatmap(
-            z=padded.reshape(-1, width), colorscale="Viridis", showscale=False,
-            hovertemplate="unit %{customdata}: %{z:.2f}<extra></extra>",
-            customdata=np.arange(padded.size).reshape(-1, width),
-        ), row=row, col=1)
+        figure.add_trace(
+            go.Heatmap(
+                z=padded.reshape(-1, width),
+                colorscale="Viridis",
+                showscale=False,
+                hovertemplate="unit %{customdata}: %{z:.2f}<extra></extra>",
+                customdata=np.arange(padded.size).reshape(-1, width),
+            ),
+            row=row,
+            col=1,
+        )
         figure.update_xaxes(visible=False, row=row, col=1)
         figure.update_yaxes(visible=False, autorange="reversed", row=row, col=1)
     figure.update_layout(margin=dict(l=10, r=10, t=30, b=10), height=110 * len(activations) + 20)
@@ -134,11 +191,26 @@ def run_comparison(histories: dict[str, list[dict]], metric: str) -> go.Figure:
     figure = go.Figure()
     for colour, (name, history) in zip(px.colors.qualitative.Plotly * 4, histories.items()):
         epochs = [record["epoch"] for record in history]
-        figure.add_trace(go.Scatter(x=epochs, y=[r.get(f"val_{metric}") for r in history], mode="lines+markers",
-                                    name=f"{name} (validation)", line=dict(color=colour, width=2), legendgroup=name))
-        figure.add_trace(go.Scatter(x=epochs, y=[r.get(metric) for r in history], mode="lines",
-                                    name=f"{name} (training)", line=dict(color=colour, width=1, dash="dot"),
-                                    legendgroup=name))
+        figure.add_trace(
+            go.Scatter(
+                x=epochs,
+                y=[r.get(f"val_{metric}") for r in history],
+                mode="lines+markers",
+                name=f"{name} (validation)",
+                line=dict(color=colour, width=2),
+                legendgroup=name,
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=epochs,
+                y=[r.get(metric) for r in history],
+                mode="lines",
+                name=f"{name} (training)",
+                line=dict(color=colour, width=1, dash="dot"),
+                legendgroup=name,
+            )
+        )
     figure.update_layout(title=METRIC_TITLES[metric], xaxis_title="epoch", **{**_LAYOUT, "height": 380})
     if metric == "accuracy":
         figure.update_yaxes(tickformat=".1%")

@@ -703,9 +703,15 @@ def import_model(data: bytes, filename: str, store: RunStore) -> str:
 
     archive = read_model(data)
     arrays = bundled_mnist()
-    metrics = evaluate(Classifier(archive.config, archive.weights).predict(to_float(arrays["x_test"])),
-                       arrays["y_test"], best_epoch=0, epochs_run=0, train_seconds=0.0, train_images=0,
-                       parameters=count_parameters(archive.config))
+    metrics = evaluate(
+        Classifier(archive.config, archive.weights).predict(to_float(arrays["x_test"])),
+        arrays["y_test"],
+        best_epoch=0,
+        epochs_run=0,
+        train_seconds=0.0,
+        train_images=0,
+        parameters=count_parameters(archive.config),
+    )
     # Rebuilt by our own builder from the checked settings (the file's config is only ever data), and
     # written by a child process, so this server never imports TensorFlow (core.isolated).
     model = PlainModelFile(archive.config, archive.weights)
@@ -716,8 +722,14 @@ def import_model(data: bytes, filename: str, store: RunStore) -> str:
         except IsolatedError as error:
             raise StoreError(f"Could not save the imported model: {error}") from error
         store.save_metrics(run_id, metrics)
-        store.update_status(run_id, status=COMPLETED, started=time.time(), finished=time.time(),
-                            stop_reason=IMPORTED, label=f"imported: {filename}"[:80])
+        store.update_status(
+            run_id,
+            status=COMPLETED,
+            started=time.time(),
+            finished=time.time(),
+            stop_reason=IMPORTED,
+            label=f"imported: {filename}"[:80],
+        )
     except BaseException:
         shutil.rmtree(store.run_dir(run_id), ignore_errors=True)
         raise

@@ -96,7 +96,7 @@ class Classifier:
         self._activation = ACTIVATION_FUNCTIONS[config.activation]
 
     @classmethod
-    def load(cls, path: Path | str) -> "Classifier":
+    def load(cls, path: Path | str) -> Classifier:
         """Read a `.keras` file (checked as data, never deserialised); ModelLoadError if unusable."""
         from core.importing import OPTIMIZER_SLOTS, ModelImportError, export_bytes, largest_config, read_model
 
@@ -126,11 +126,16 @@ class Classifier:
     def predict(self, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         """Probabilities for many images, in batches so memory stays small."""
         images = np.asarray(images)
-        return np.concatenate([self.forward(images[i: i + batch_size])[1]
-                               for i in range(0, len(images), batch_size)] or [np.zeros((0, 10), np.float32)])
+        return np.concatenate(
+            [self.forward(images[i : i + batch_size])[1] for i in range(0, len(images), batch_size)]
+            or [np.zeros((0, 10), np.float32)]
+        )
 
     def classify(self, image: np.ndarray) -> Prediction:
         """Probabilities and activations for one 28x28 float image in [0, 1]."""
         hidden, probabilities = self.forward(image)
-        return Prediction(probabilities=probabilities[0].astype(np.float32),
-                          activations=[layer[0] for layer in hidden], layer_names=self.layer_names)
+        return Prediction(
+            probabilities=probabilities[0].astype(np.float32),
+            activations=[layer[0] for layer in hidden],
+            layer_names=self.layer_names,
+        )

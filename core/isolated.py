@@ -34,8 +34,14 @@ class IsolatedError(RuntimeError):
 def run_isolated(module: str, function: str, *args, **kwargs):
     """`module.function(*args, **kwargs)` in a fresh Python process; returns its result."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
-    done = subprocess.run([sys.executable, "-m", "core.isolated"], input=pickle.dumps((module, function, args, kwargs)),
-                          capture_output=True, cwd=PROJECT_ROOT, env=env, timeout=TIMEOUT_SECONDS)
+    done = subprocess.run(
+        [sys.executable, "-m", "core.isolated"],
+        input=pickle.dumps((module, function, args, kwargs)),
+        capture_output=True,
+        cwd=PROJECT_ROOT,
+        env=env,
+        timeout=TIMEOUT_SECONDS,
+    )
     if done.returncode != 0:
         lines = [line for line in done.stderr.decode(errors="replace").splitlines() if line.strip()]
         raise IsolatedError(lines[-1] if lines else f"the child process exited with {done.returncode}")

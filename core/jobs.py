@@ -107,9 +107,13 @@ class TrainingJob:
             with open(log_path, "wb") as worker_log:
                 worker = subprocess.Popen(
                     [sys.executable, "-m", "core.worker", self.run_id, "--runs-dir", str(self.store.root)],
-                    cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=worker_log,
+                    cwd=PROJECT_ROOT,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=worker_log,
                     env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")},
-                    text=True, bufsize=1,
+                    text=True,
+                    bufsize=1,
                 )
                 self._worker = worker
                 if self._stop.is_set():

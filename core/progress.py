@@ -84,9 +84,11 @@ class MetricsLog:
 
 
 def progress_line(progress: Progress) -> str:
-    """"Epoch 3 of 20 · step 215 of 430 · elapsed 0:09 · about 0:51 left", or that it waits."""
+    """ "Epoch 3 of 20 · step 215 of 430 · elapsed 0:09 · about 0:51 left", or that it waits."""
     if progress.status == QUEUED:
         return "Waiting to start"
     epoch = min(progress.epochs_done + 1, progress.epochs)
-    return (f"Epoch {epoch} of {progress.epochs} · step {progress.step} of {progress.steps or '…'} · "
-            f"elapsed {format_duration(progress.elapsed)} · about {format_duration(progress.eta)} left")
+    return (
+        f"Epoch {epoch} of {progress.epochs} · step {progress.step} of {progress.steps or '…'} · "
+        f"elapsed {format_duration(progress.elapsed)} · about {format_duration(progress.eta)} left"
+    )

@@ -309,6 +309,8 @@ _STATUS_FIELDS = {
     "error": (_optional(_text), "text", False),
     "label": (_text, "text", False),
 }
+
+
 def _check_fields(name: str, data, rules: dict, what: str) -> dict:
     if not isinstance(data, dict):
         raise _Damaged(f"{name} holds {_kind(data)}, not {what}")
@@ -345,13 +347,20 @@ def _check_config(data) -> TrainConfig:
 
 def _epoch_record(record) -> bool:
     """A history line the charts can draw: a finite epoch, and numbers (NaN too) for the metrics it has."""
-    return (isinstance(record, dict) and _number(record.get("epoch"))
-            and all(_real(record[k]) for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in record))
+    return (
+        isinstance(record, dict)
+        and _number(record.get("epoch"))
+        and all(_real(record[k]) for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in record)
+    )
 
 
 def _batch_record(record) -> bool:
-    return (isinstance(record, dict) and _number(record.get("epoch"))
-            and _real(record.get("loss")) and _real(record.get("accuracy")))
+    return (
+        isinstance(record, dict)
+        and _number(record.get("epoch"))
+        and _real(record.get("loss"))
+        and _real(record.get("accuracy"))
+    )
 
 
 def _batches_line(line) -> bool:
@@ -408,8 +417,9 @@ class RunStore:
         if blocker == self.root:
             raise StoreError(f"Cannot store runs in {self.root}: it is a file, not a folder.")
         if blocker is not None:
-            raise StoreError(f"Cannot store runs in {self.root}: {blocker} is a file, "
-                             "so no folder can be made under it.")
+            raise StoreError(
+                f"Cannot store runs in {self.root}: {blocker} is a file, so no folder can be made under it."
+            )
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             fd, probe = tempfile.mkstemp(dir=self.root, prefix=".write-test-", suffix=".tmp")
@@ -500,8 +510,9 @@ class RunStore:
                 if status["status"] != QUEUED:
                     state = "being trained" if status["status"] == RUNNING else status["status"]
                     owner = f" by process {status['pid']}" if status["status"] == RUNNING and status.get("pid") else ""
-                    raise ClaimError(f"Run {run_id} is {state}{owner}, not waiting to be trained, "
-                                     "so this worker leaves it alone.")
+                    raise ClaimError(
+                        f"Run {run_id} is {state}{owner}, not waiting to be trained, so this worker leaves it alone."
+                    )
                 status.update(status=RUNNING, started=time.time(), **_this_process())
                 write_json_atomic(folder / "status.json", status)
         except ClaimError:
@@ -553,8 +564,9 @@ class RunStore:
             run = self._read_run(folder)  # None: no status.json, and nobody is still creating it (we hold the lock)
             if run is not None and run.status in ACTIVE_STATUSES:  # a dead owner's run reads as interrupted
                 doing = "training" if run.status == RUNNING else "queued to train"
-                raise StoreError(f"Run {run_id} is {doing} in a process that is still running; "
-                                 "stop it first, then delete it.")
+                raise StoreError(
+                    f"Run {run_id} is {doing} in a process that is still running; stop it first, then delete it."
+                )
             try:
                 shutil.rmtree(folder)
             except OSError as error:
@@ -663,9 +675,16 @@ class RunStore:
         if state in ACTIVE_STATUSES and not owner_alive(status):
             state = INTERRUPTED
         return RunInfo(
-            run_id=folder.name, config=config, status=state, created=status["created"],
-            started=status.get("started"), finished=status.get("finished"), stop_reason=status.get("stop_reason"),
-            error=status.get("error"), label=status.get("label", ""), has_model=_is_file(folder / "model.keras"),
+            run_id=folder.name,
+            config=config,
+            status=state,
+            created=status["created"],
+            started=status.get("started"),
+            finished=status.get("finished"),
+            stop_reason=status.get("stop_reason"),
+            error=status.get("error"),
+            label=status.get("label", ""),
+            has_model=_is_file(folder / "model.keras"),
             metrics=metrics,
         )
 
@@ -681,7 +700,16 @@ class RunStore:
                 created = 0.0
         label = status.get("label")
         return RunInfo(
-            run_id=folder.name, config=config, status=DAMAGED, created=float(created), started=None, finished=None,
-            stop_reason=None, error=None, label=label if isinstance(label, str) else "",
-            has_model=_is_file(folder / "model.keras"), metrics=None, problem=problem,
+            run_id=folder.name,
+            config=config,
+            status=DAMAGED,
+            created=float(created),
+            started=None,
+            finished=None,
+            stop_reason=None,
+            error=None,
+            label=label if isinstance(label, str) else "",
+            has_model=_is_file(folder / "model.keras"),
+            metrics=None,
+            problem=problem,
         )

@@ -25,8 +25,7 @@ import os
 import sys
 import threading
 import time
-from typing import Callable
-
+from collections.abc import Callable
 
 from core.config import training_images
 from core.data import bundled_mnist, split_mnist
@@ -81,8 +80,13 @@ def train_run(store: RunStore, run_id: str, emit: Callable[[dict], None], should
 
         traceback.print_exc()
         outcome["error"] = f"{type(error).__name__}: {error}"
-    store.update_status(run_id, status=outcome["status"], finished=time.time(),
-                        stop_reason=outcome["stop_reason"], error=outcome["error"])
+    store.update_status(
+        run_id,
+        status=outcome["status"],
+        finished=time.time(),
+        stop_reason=outcome["stop_reason"],
+        error=outcome["error"],
+    )
     return outcome
 
 
@@ -109,11 +113,21 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
     if config.reduce_lr:
         # Halving the step size once validation accuracy stalls for an epoch lets training settle into a
         # better minimum: the default network gains about 0.2 points of test accuracy (README, benchmarks).
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=MONITOR, mode="max", factor=LR_FACTOR,
-                                                           patience=LR_PATIENCE, min_lr=MIN_LEARNING_RATE))
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=MONITOR, mode="max", factor=LR_FACTOR, patience=LR_PATIENCE, min_lr=MIN_LEARNING_RATE
+            )
+        )
     train_start = time.time()
-    model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs,
-              validation_data=(data.x_val, data.y_val), callbacks=callbacks, verbose=0)
+    model.fit(
+        data.x_train,
+        data.y_train,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_data=(data.x_val, data.y_val),
+        callbacks=callbacks,
+        verbose=0,
+    )
     train_seconds = time.time() - train_start
     if should_stop():
         stop_reason = STOPPED_BY_USER
@@ -126,14 +140,22 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
     store.save_model(run_id, model)
     best = recorder.epochs[early.best_epoch] if recorder.epochs else {}
     metrics = evaluate(
-        model.predict(data.x_test, batch_size=2048, verbose=0), data.y_test, best_epoch=early.best_epoch + 1,
-        epochs_run=len(recorder.epochs), train_seconds=train_seconds, train_images=training_images(config),
-        parameters=count_parameters(config), best_val_accuracy=best.get("val_accuracy"),
+        model.predict(data.x_test, batch_size=2048, verbose=0),
+        data.y_test,
+        best_epoch=early.best_epoch + 1,
+        epochs_run=len(recorder.epochs),
+        train_seconds=train_seconds,
+        train_images=training_images(config),
+        parameters=count_parameters(config),
+        best_val_accuracy=best.get("val_accuracy"),
         best_val_loss=best.get("val_loss"),
     )
     store.save_metrics(run_id, metrics)
-    return {"status": STOPPED if stop_reason == STOPPED_BY_USER else COMPLETED, "stop_reason": stop_reason,
-            "metrics": metrics.to_dict()}
+    return {
+        "status": STOPPED if stop_reason == STOPPED_BY_USER else COMPLETED,
+        "stop_reason": stop_reason,
+        "metrics": metrics.to_dict(),
+    }
 
 
 def _watch_stdin(stop: threading.Event) -> None:

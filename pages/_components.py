@@ -85,8 +85,9 @@ def _training_status() -> None:
             st.progress(job.progress().fraction, text=f"{name} · {progress_text(job)}")
         else:
             st.caption(f"{name} · waiting, {manager.jobs_ahead(job.run_id)} ahead")
-    st.page_link("pages/train.py", label="Watch it", icon=":material/monitoring:",
-                 query_params={"run": active[0].run_id})
+    st.page_link(
+        "pages/train.py", label="Watch it", icon=":material/monitoring:", query_params={"run": active[0].run_id}
+    )
 
 
 def training_charts(batches: list[dict], epochs: list[dict], max_epochs: int, key: str, live: bool = False) -> None:
@@ -95,8 +96,11 @@ def training_charts(batches: list[dict], epochs: list[dict], max_epochs: int, ke
     A `live` chart is redrawn twice a second while training, so it is a static picture: no hover
     layer to rebuild each time on a machine whose cores also train.
     """
-    st.plotly_chart(figures.training_curves(batches, epochs, max_epochs), key=f"{key}-curves",
-                    config={"displayModeBar": False, "staticPlot": live})
+    st.plotly_chart(
+        figures.training_curves(batches, epochs, max_epochs),
+        key=f"{key}-curves",
+        config={"displayModeBar": False, "staticPlot": live},
+    )
 
 
 def upscale(image: np.ndarray, factor: int = 4) -> np.ndarray:
@@ -114,8 +118,10 @@ def misclassified_gallery(metrics: RunMetrics, columns: int = 8, most: int = 24)
     cells = st.columns(columns)
     for i, mistake in enumerate(mistakes):
         with cells[i % columns]:
-            st.image(upscale(x_test[mistake.index] / 255.0),
-                     caption=f"true {mistake.true} → {mistake.predicted} ({mistake.confidence:.0%})")
+            st.image(
+                upscale(x_test[mistake.index] / 255.0),
+                caption=f"true {mistake.true} → {mistake.predicted} ({mistake.confidence:.0%})",
+            )
 
 
 def run_results(run_id: str, metrics: RunMetrics, stop_reason: str | None, key: str) -> None:
@@ -126,8 +132,10 @@ def run_results(run_id: str, metrics: RunMetrics, stop_reason: str | None, key: 
     c.metric("Epochs run", f"{metrics.epochs_run}", help=f"best validation epoch: {metrics.best_epoch}")
     d.metric("Training time", format_duration(metrics.train_seconds))
     if stop_reason == IMPORTED:
-        st.caption(f"Measured on the {metrics.test_images:,} MNIST test images when the model was imported. "
-                   "It was trained elsewhere, so there are no training curves here.")
+        st.caption(
+            f"Measured on the {metrics.test_images:,} MNIST test images when the model was imported. "
+            "It was trained elsewhere, so there are no training curves here."
+        )
     else:
         st.caption(
             f"Measured on the {metrics.test_images:,} MNIST test images, which were never used for training, "
@@ -136,10 +144,16 @@ def run_results(run_id: str, metrics: RunMetrics, stop_reason: str | None, key: 
         )
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(figures.confusion_matrix_figure(metrics.confusion_matrix), key=f"{key}-confusion",
-                        config={"displayModeBar": False})
+        st.plotly_chart(
+            figures.confusion_matrix_figure(metrics.confusion_matrix),
+            key=f"{key}-confusion",
+            config={"displayModeBar": False},
+        )
     with right:
-        st.plotly_chart(figures.per_class_accuracy_figure(metrics.per_class_accuracy), key=f"{key}-per-class",
-                        config={"displayModeBar": False})
+        st.plotly_chart(
+            figures.per_class_accuracy_figure(metrics.per_class_accuracy),
+            key=f"{key}-per-class",
+            config={"displayModeBar": False},
+        )
     st.subheader("Misclassified test digits")
     misclassified_gallery(metrics)

@@ -31,12 +31,19 @@ def predict_drawing(classifier: Classifier) -> None:
     canvas_column, result_column = st.columns([1, 1], gap="large")
     with canvas_column:
         drawing = st_canvas(
-            stroke_width=BRUSH_PIXELS, stroke_color="#FFFFFF", background_color="#000000",
-            height=CANVAS_PIXELS, width=CANVAS_PIXELS, drawing_mode="freedraw",
-            return_image_data=True, key="canvas",
+            stroke_width=BRUSH_PIXELS,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            height=CANVAS_PIXELS,
+            width=CANVAS_PIXELS,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            key="canvas",
         )
-        st.caption("Draw one digit, big and in the middle. The **bin** button in the toolbar above the canvas clears it; "
-                   "the arrows undo and redo strokes.")
+        st.caption(
+            "Draw one digit, big and in the middle. The **bin** button in the toolbar above the canvas clears it; "
+            "the arrows undo and redo strokes."
+        )
     with result_column:
         pixels = drawing.image_data
         try:
@@ -50,17 +57,26 @@ def predict_drawing(classifier: Classifier) -> None:
         st.markdown(f"## Prediction: {prediction.digit} ({prediction.confidence:.1%})")
         runners_up = ", ".join(f"{digit} ({p:.1%})" for digit, p in prediction.top(3)[1:])
         st.caption(f"Next most likely: {runners_up}")
-        st.plotly_chart(figures.probability_bars(prediction.probabilities), key="probabilities",
-                        config={"displayModeBar": False})
+        st.plotly_chart(
+            figures.probability_bars(prediction.probabilities), key="probabilities", config={"displayModeBar": False}
+        )
     seen, inside = st.columns([1, 3], gap="large")
     with seen:
-        st.image(upscale(prepared.image, 6), caption="What the model saw: your drawing cropped, scaled into "
-                 "a 20×20 box and centred in 28×28 pixels, as MNIST was made.")
+        st.image(
+            upscale(prepared.image, 6),
+            caption="What the model saw: your drawing cropped, scaled into "
+            "a 20×20 box and centred in 28×28 pixels, as MNIST was made.",
+        )
     with inside:
-        st.markdown("**Inside the network**: how strongly each hidden neuron fires for your drawing "
-                    "(bright = strong, dark = silent).")
-        st.plotly_chart(figures.activation_strips(prediction.activations, prediction.layer_names),
-                        key="activations", config={"displayModeBar": False})
+        st.markdown(
+            "**Inside the network**: how strongly each hidden neuron fires for your drawing "
+            "(bright = strong, dark = silent)."
+        )
+        st.plotly_chart(
+            figures.activation_strips(prediction.activations, prediction.layer_names),
+            key="activations",
+            config={"displayModeBar": False},
+        )
 
 
 st.title("Draw a digit")
@@ -73,15 +89,22 @@ if not runs:
 
 wanted = st.query_params.get("run")
 index = next((i for i, run in enumerate(runs) if run.run_id == wanted), 0) if is_run_id(wanted or "") else 0
-run = st.selectbox("Model", runs, index=index, format_func=model_label, key=f"model-{wanted}",
-                   help="Every finished run with a saved model. The newest comes first.")
+run = st.selectbox(
+    "Model",
+    runs,
+    index=index,
+    format_func=model_label,
+    key=f"model-{wanted}",
+    help="Every finished run with a saved model. The newest comes first.",
+)
 model_path = run_store().model_path(run.run_id)
 try:
     if model_path is None:
         raise ModelLoadError("Its model file is gone (the run was deleted).")
     classifier = load_classifier(str(model_path), model_path.stat().st_mtime)
 except (ModelLoadError, OSError) as error:
-    st.error(f"This model cannot be used: {error} Pick another model above, or train a new one.",
-             icon=":material/error:")
+    st.error(
+        f"This model cannot be used: {error} Pick another model above, or train a new one.", icon=":material/error:"
+    )
     st.stop()
 st.fragment(predict_drawing)(classifier)

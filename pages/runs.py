@@ -31,8 +31,10 @@ def delete_button(run, container, key: str, disabled: bool = False, help: str | 
 
 def import_section() -> None:
     with st.expander("Import a model file", icon=":material/upload:"):
-        st.caption(f"A .keras file downloaded from this app, up to {max_upload_bytes() // 2**20} MB. It is checked "
-                   "as data and rebuilt by the app; files that are not one of the app's networks are refused.")
+        st.caption(
+            f"A .keras file downloaded from this app, up to {max_upload_bytes() // 2**20} MB. It is checked "
+            "as data and rebuilt by the app; files that are not one of the app's networks are refused."
+        )
         upload = st.file_uploader("Model file", type=["keras"], key="upload")
         if upload is not None and st.button("Import", icon=":material/upload:"):
             try:
@@ -44,9 +46,11 @@ def import_section() -> None:
 
 
 def damaged_section(damaged: list) -> None:
-    st.warning(f"{len(damaged)} run{'s' * (len(damaged) > 1)} cannot be read: files missing, cut off or not what "
-               "this app writes. They are left out below; delete them, or mend their files by hand.",
-               icon=":material/broken_image:")
+    st.warning(
+        f"{len(damaged)} run{'s' * (len(damaged) > 1)} cannot be read: files missing, cut off or not what "
+        "this app writes. They are left out below; delete them, or mend their files by hand.",
+        icon=":material/broken_image:",
+    )
     for run in damaged:
         text, action = st.columns([5, 1], vertical_alignment="center")
         text.markdown(f"`{run.run_id}` {status_badge(DAMAGED)}")
@@ -58,10 +62,16 @@ def damaged_section(damaged: list) -> None:
 def row(run) -> dict:
     config, metrics = run.config, run.metrics
     return {
-        "label": run.label, "when": pd.Timestamp(run.created, unit="s"), "status": run.status,
-        "network": config.shape_label(), "dropout": config.dropout,
-        "activation": config.activation, "optimizer": config.optimizer, "learning rate": config.learning_rate,
-        "batch": config.batch_size, "epochs": f"{metrics.epochs_run if metrics else '–'} / {config.epochs}",
+        "label": run.label,
+        "when": pd.Timestamp(run.created, unit="s"),
+        "status": run.status,
+        "network": config.shape_label(),
+        "dropout": config.dropout,
+        "activation": config.activation,
+        "optimizer": config.optimizer,
+        "learning rate": config.learning_rate,
+        "batch": config.batch_size,
+        "epochs": f"{metrics.epochs_run if metrics else '–'} / {config.epochs}",
         "parameters": metrics.parameters if metrics else None,
         "best val. accuracy": metrics.best_val_accuracy if metrics else None,
         "test accuracy": metrics.test_accuracy if metrics else None,
@@ -74,7 +84,11 @@ def runs_table(runs: list) -> None:
     """Every run in a table whose label column can be edited."""
     table = pd.DataFrame([row(run) for run in runs])
     edited = st.data_editor(
-        table, hide_index=True, width="stretch", key="runs_table", disabled=[c for c in table.columns if c != "label"],
+        table,
+        hide_index=True,
+        width="stretch",
+        key="runs_table",
+        disabled=[c for c in table.columns if c != "label"],
         column_config={
             "label": st.column_config.TextColumn(help="Your name for the run; edit it here."),
             "when": st.column_config.DatetimeColumn(format="D MMM, HH:mm"),
@@ -94,8 +108,12 @@ def runs_table(runs: list) -> None:
 def comparison(runs: list) -> None:
     """The curves of the chosen runs overlaid, each named by the settings in which they differ."""
     by_name = {run.display_name: run for run in runs}
-    chosen = st.multiselect("Compare runs", list(by_name), default=list(by_name)[:3] if len(by_name) > 1 else None,
-                            help="Validation curves are solid, training curves dotted.")
+    chosen = st.multiselect(
+        "Compare runs",
+        list(by_name),
+        default=list(by_name)[:3] if len(by_name) > 1 else None,
+        help="Validation curves are solid, training curves dotted.",
+    )
     if len(chosen) < 2:
         return
     picked = [by_name[name] for name in chosen]
@@ -125,20 +143,35 @@ def run_details(runs: list) -> None:
     model_path = store.model_path(run.run_id)
     if model_path is not None:
         try:
-            buttons[0].download_button("Download model (.keras)", model_path.read_bytes(),
-                                       file_name=f"{run.run_id}.keras", icon=":material/download:")
+            buttons[0].download_button(
+                "Download model (.keras)",
+                model_path.read_bytes(),
+                file_name=f"{run.run_id}.keras",
+                icon=":material/download:",
+            )
         except OSError as error:
             buttons[0].warning(f"The model file cannot be read: {error.strerror or error}")
-    buttons[1].download_button("Download history (CSV)", history.to_csv(index=False).encode(),
-                               file_name=f"{run.run_id}-history.csv", icon=":material/table:", disabled=history.empty)
+    buttons[1].download_button(
+        "Download history (CSV)",
+        history.to_csv(index=False).encode(),
+        file_name=f"{run.run_id}-history.csv",
+        icon=":material/table:",
+        disabled=history.empty,
+    )
     active = run.status in ACTIVE_STATUSES or manager.is_active(run.run_id)
-    delete_button(run, buttons[2], key="confirm_delete", disabled=active,
-                  help="A run that is training or queued cannot be deleted; stop it first." if active else None)
+    delete_button(
+        run,
+        buttons[2],
+        key="confirm_delete",
+        disabled=active,
+        help="A run that is training or queued cannot be deleted; stop it first." if active else None,
+    )
 
 
 st.title("Runs")
-st.markdown("Every training so far. Tick two or more to compare their curves: what did dropout, or a "
-            "bigger layer, change?")
+st.markdown(
+    "Every training so far. Tick two or more to compare their curves: what did dropout, or a bigger layer, change?"
+)
 import_section()
 try:
     every_run = store.list_runs()

@@ -5,12 +5,19 @@ import streamlit as st
 
 from core.config import DEFAULTS, MAX_LAYERS, SETTING, SETTINGS, ConfigError, Setting, TrainConfig
 from core.hardware import describe_fast_mode
-from core.model import count_parameters, describe_layers
 from core.isolated import run_isolated
+from core.model import count_parameters, describe_layers
 from core.run_states import ACTIVE_STATUSES, FAILED, INTERRUPTED, QUEUED
 from core.store import StoreError
 from pages._components import (
-    job_manager, progress_text, run_results, run_store, status_badge, train_page_run_id, training_charts, upscale,
+    job_manager,
+    progress_text,
+    run_results,
+    run_store,
+    status_badge,
+    train_page_run_id,
+    training_charts,
+    upscale,
 )
 
 SECTIONS = {"Network": 2, "Learning": 3, "Data": 2}  # form sections and their columns
@@ -30,14 +37,16 @@ st.markdown(
 def layer_units_inputs() -> tuple:
     """How many hidden layers, and a units field for each; a count out of range still reaches validation."""
     setting = SETTING["hidden_layers"]
-    n_layers = st.number_input(setting.label, value=len(DEFAULTS.hidden_layers), step=1, key="n_layers",
-                               help=setting.help, **KEEP)
+    n_layers = st.number_input(
+        setting.label, value=len(DEFAULTS.hidden_layers), step=1, key="n_layers", help=setting.help, **KEEP
+    )
     shown = max(1, min(int(n_layers or 1), MAX_LAYERS))
     units = []
     for i, column in enumerate(st.columns(shown)):
         default = DEFAULTS.hidden_layers[i] if i < len(DEFAULTS.hidden_layers) else 128
-        units.append(column.number_input(f"Layer {i + 1} units", value=default, step=int(setting.step),
-                                         key=f"units_{i}", **KEEP))
+        units.append(
+            column.number_input(f"Layer {i + 1} units", value=default, step=int(setting.step), key=f"units_{i}", **KEEP)
+        )
     # The engine explains the range when the count is outside it, so pass a count it will refuse.
     return tuple(units) if n_layers == shown else (0,) * max(int(n_layers or 0), 0)
 
@@ -51,8 +60,7 @@ def setting_input(setting: Setting, where):
     if setting.kind == "switch":
         return where.toggle(setting.label, value=setting.default, **common)
     default = setting.none_is if setting.default is None else setting.default
-    value = where.number_input(setting.label, value=default, step=setting.step, format=setting.number_format,
-                               **common)
+    value = where.number_input(setting.label, value=default, step=setting.step, format=setting.number_format, **common)
     return None if setting.none_is is not None and value == setting.none_is else value
 
 
@@ -66,7 +74,7 @@ def hyperparameter_form() -> TrainConfig | None:
             slots["hidden_layers"] = st.empty()
         rows = [s for s in SETTINGS if s.section == section and s.kind != "layers"]
         for start in range(0, len(rows), columns):
-            for setting, column in zip(rows[start: start + columns], st.columns(columns)):
+            for setting, column in zip(rows[start : start + columns], st.columns(columns)):
                 values[setting.name] = setting_input(setting, column)
                 slots[setting.name] = column.empty()
     try:
@@ -86,8 +94,10 @@ def cached_augmented_strip(seed: int):
 def augmented_examples(seed: int) -> None:
     """What augmentation does: the same training digit, changed at random as the network will see it."""
     originals, variants = cached_augmented_strip(seed)
-    st.caption("Augmentation at work: each column is one training digit (top) and three random versions "
-               "the network might see instead.")
+    st.caption(
+        "Augmentation at work: each column is one training digit (top) and three random versions "
+        "the network might see instead."
+    )
     columns = st.columns(len(originals))
     for column, original, versions in zip(columns, originals, variants):
         column.image([upscale(original, 2)] + [upscale(v, 2) for v in versions], width=56)
@@ -97,16 +107,21 @@ def model_summary(config: TrainConfig) -> None:
     st.subheader("Model summary")
     rows = describe_layers(config)
     st.dataframe(
-        pd.DataFrame({
-            "layer": [f"{row.name} ({row.kind})" for row in rows],
-            "output shape": [str(row.output_shape).replace("None", "batch") for row in rows],
-            "parameters": [row.params for row in rows],
-        }),
-        hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3,  # every layer, no scrolling
+        pd.DataFrame(
+            {
+                "layer": [f"{row.name} ({row.kind})" for row in rows],
+                "output shape": [str(row.output_shape).replace("None", "batch") for row in rows],
+                "parameters": [row.params for row in rows],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        height=35 * (len(rows) + 1) + 3,  # every layer, no scrolling
         column_config={"parameters": st.column_config.NumberColumn(format="localized")},
     )
-    st.metric("Trainable parameters", f"{count_parameters(config):,}",
-              help="Every weight and bias the network will learn.")
+    st.metric(
+        "Trainable parameters", f"{count_parameters(config):,}", help="Every weight and bias the network will learn."
+    )
 
 
 def live_training(run_id: str, polling: bool) -> None:
@@ -119,12 +134,20 @@ def live_training(run_id: str, polling: bool) -> None:
     st.markdown(f"#### Run `{run_id}` {status_badge(job.status)}")
     st.caption(job.config.summary())
     if job.status == QUEUED:
-        st.info(f"Waiting: {manager.jobs_ahead(run_id)} ahead in the queue. It starts on its own; "
-                "you can leave this page and come back.", icon=":material/hourglass_empty:")
+        st.info(
+            f"Waiting: {manager.jobs_ahead(run_id)} ahead in the queue. It starts on its own; "
+            "you can leave this page and come back.",
+            icon=":material/hourglass_empty:",
+        )
     else:
         st.progress(job.progress().fraction, text=progress_text(job))
-    if st.button("Stop training", icon=":material/stop:", key="stop", disabled=job.stop_requested,
-                 help="Ends training after the current batch and keeps the best model so far."):
+    if st.button(
+        "Stop training",
+        icon=":material/stop:",
+        key="stop",
+        disabled=job.stop_requested,
+        help="Ends training after the current batch and keeps the best model so far.",
+    ):
         manager.stop(run_id)
     batches, epochs = job.log.snapshot()
     training_charts(batches, epochs, job.config.epochs, key="live", live=True)
@@ -139,29 +162,43 @@ def finished_run(run_id: str) -> None:
     st.markdown(f"#### Run `{run_id}` {status_badge(info.status)}")
     st.caption(info.config.summary())
     if info.status == FAILED:
-        st.error(f"Training failed: {info.error}\n\nCheck the settings, free some disk space if the message "
-                 "mentions it, and start again. Nothing half-saved was kept.", icon=":material/error:")
+        st.error(
+            f"Training failed: {info.error}\n\nCheck the settings, free some disk space if the message "
+            "mentions it, and start again. Nothing half-saved was kept.",
+            icon=":material/error:",
+        )
     elif info.status == INTERRUPTED:
-        st.warning("This run was interrupted (the server stopped while it trained). Its curves up to then are "
-                   "below" + (", and its best model so far is saved." if info.has_model else "."),
-                   icon=":material/power_off:")
+        st.warning(
+            "This run was interrupted (the server stopped while it trained). Its curves up to then are "
+            "below" + (", and its best model so far is saved." if info.has_model else "."),
+            icon=":material/power_off:",
+        )
     training_charts(store.load_batches(run_id), store.load_history(run_id), info.config.epochs, key="done")
     if info.metrics:
         st.subheader("Held-out test results")
         run_results(run_id, info.metrics, info.stop_reason, key="train")
-    if info.has_model:
-        if st.button("Draw digits for this model", icon=":material/draw:", type="primary"):
-            st.switch_page("pages/draw.py", query_params={"run": run_id})
+    if info.has_model and st.button("Draw digits for this model", icon=":material/draw:", type="primary"):
+        st.switch_page("pages/draw.py", query_params={"run": run_id})
 
 
 def start_button(config: TrainConfig | None, shown_job) -> None:
     """Start, or queue behind the trainings already running; one active run per browser tab."""
     started = st.session_state.setdefault("started_runs", set())
     own_run_active = shown_job is not None and shown_job.status in ACTIVE_STATUSES and shown_job.run_id in started
-    help_text = ("Fix the highlighted setting first." if config is None else
-                 "Your run is still training: stop it or let it finish first." if own_run_active else None)
-    if st.button("Start training", type="primary", icon=":material/play_arrow:",
-                 disabled=config is None or own_run_active, help=help_text):
+    help_text = (
+        "Fix the highlighted setting first."
+        if config is None
+        else "Your run is still training: stop it or let it finish first."
+        if own_run_active
+        else None
+    )
+    if st.button(
+        "Start training",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=config is None or own_run_active,
+        help=help_text,
+    ):
         try:
             job = manager.submit(config)
         except StoreError as error:
@@ -172,8 +209,10 @@ def start_button(config: TrainConfig | None, shown_job) -> None:
             st.switch_page("pages/train.py", query_params={"run": job.run_id})
     ahead = len(manager.active())
     if ahead and not own_run_active:
-        st.caption(f"{ahead} training{'s' * (ahead > 1)} already running or waiting on this server: yours "
-                   "will wait in the queue and start on its own.")
+        st.caption(
+            f"{ahead} training{'s' * (ahead > 1)} already running or waiting on this server: yours "
+            "will wait in the queue and start on its own."
+        )
     if config is not None and config != DEFAULTS:
         st.caption("Defaults: 2 layers of 512, ReLU, dropout 0.2 — the classic Keras MNIST network.")
 
@@ -184,8 +223,13 @@ job = manager.get(run_id) if run_id else None
 # Folded, they are not built at all (opening them reruns the page): the browser redraws every element
 # on the page at each live update, on cores that may also be training.
 watching = run_id is not None and st.query_params.get("run") == run_id
-settings = (st.expander("Settings: change them to start a new training", icon=":material/tune:",
-                        key="settings_open", on_change="rerun") if watching else st.container())
+settings = (
+    st.expander(
+        "Settings: change them to start a new training", icon=":material/tune:", key="settings_open", on_change="rerun"
+    )
+    if watching
+    else st.container()
+)
 if not watching or settings.open:
     with settings:
         form_column, summary_column = st.columns([3, 2], gap="large")
@@ -201,8 +245,11 @@ if not watching or settings.open:
 if not watching:
     st.divider()
 if run_id is None:
-    st.info("No training yet. Press **Start training**: the default network reaches about 98% "
-            "on the test set in about a minute.", icon=":material/lightbulb:")
+    st.info(
+        "No training yet. Press **Start training**: the default network reaches about 98% "
+        "on the test set in about a minute.",
+        icon=":material/lightbulb:",
+    )
 elif job is not None and not job.done:
     st.fragment(live_training, run_every=POLL_SECONDS)(run_id, polling=True)
 else:

@@ -27,10 +27,18 @@ def test_visiting_every_page_with_a_model_never_imports_tensorflow(store, tmp_pa
     config = TrainConfig(hidden_layers=(16,))
     run_id = store.create_run(config)
     store.save_model(run_id, export_model(build_model(config), config))
-    store.save_metrics(run_id, evaluate([[0.1] * 10], [3], best_epoch=1, epochs_run=1, train_seconds=1.0,
-                                        train_images=100, parameters=12_730))
+    store.save_metrics(
+        run_id,
+        evaluate([[0.1] * 10], [3], best_epoch=1, epochs_run=1, train_seconds=1.0, train_images=100, parameters=12_730),
+    )
     store.update_status(run_id, status="completed")
-    result = subprocess.run([sys.executable, "-c", VISIT_EVERY_PAGE], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300, env={**os.environ, "MNIST_RUNS_DIR": str(store.root)})
+    result = subprocess.run(
+        [sys.executable, "-c", VISIT_EVERY_PAGE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MNIST_RUNS_DIR": str(store.root)},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -32,8 +32,9 @@ def test_an_augmented_model_predicts_like_its_plain_export(digits):
     model = build_model(config)
     exported = export_model(model, config)
     assert not any("augment" in layer.name for layer in exported.layers)
-    np.testing.assert_allclose(np.asarray(model(digits, training=False)), np.asarray(exported(digits)),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(model(digits, training=False)), np.asarray(exported(digits)), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_the_summary_lists_the_augmentation_layers(digits):
@@ -50,8 +51,9 @@ def test_fast_mode_trains_and_saves_a_float32_model(store):
     from core.inference import Classifier
     from core.worker import train_run
 
-    run_id = store.create_run(TrainConfig(hidden_layers=(32,), epochs=1, train_limit=1_000, fast_mode=True,
-                                          augment=True))
+    run_id = store.create_run(
+        TrainConfig(hidden_layers=(32,), epochs=1, train_limit=1_000, fast_mode=True, augment=True)
+    )
     outcome = train_run(store, run_id, lambda event: None, lambda: False)
     assert outcome["status"] == "completed", outcome["error"]
     assert outcome["metrics"]["test_accuracy"] > 0.2  # learned something (chance is 0.1)

@@ -62,9 +62,13 @@ def test_streamed_metrics_match_keras_history():
     model = build_model(TrainConfig(hidden_layers=(16,), seed=0))
     sink = ListSink()
     history = model.fit(
-        splits.x_train, splits.y_train, batch_size=100, epochs=2,
+        splits.x_train,
+        splits.y_train,
+        batch_size=100,
+        epochs=2,
         validation_data=(splits.x_val[:500], splits.y_val[:500]),
-        callbacks=[StreamingCallback(sink)], verbose=0,
+        callbacks=[StreamingCallback(sink)],
+        verbose=0,
     )
     assert sink.started == (2, 6)
     assert [b["epoch"] for b in sink.batches] == [e + s / 6 for e in range(2) for s in range(1, 7)]

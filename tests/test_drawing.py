@@ -17,7 +17,7 @@ def blank_canvas() -> np.ndarray:
 
 
 def paint(canvas: np.ndarray, ink: np.ndarray, top: int, left: int) -> np.ndarray:
-    region = canvas[top: top + ink.shape[0], left: left + ink.shape[1], :3]
+    region = canvas[top : top + ink.shape[0], left : left + ink.shape[1], :3]
     region[...] = np.maximum(region, ink[..., None])
     return canvas
 
@@ -25,7 +25,7 @@ def paint(canvas: np.ndarray, ink: np.ndarray, top: int, left: int) -> np.ndarra
 def enlarged_on_canvas(digit: np.ndarray, height: int, top: int, left: int) -> np.ndarray:
     """An MNIST digit cropped to its ink, enlarged to `height` pixels and placed off-centre."""
     rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
-    crop = digit[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+    crop = digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     width = max(1, round(crop.shape[1] * height / crop.shape[0]))
     big = np.asarray(Image.fromarray(crop).resize((width, height), Image.Resampling.BICUBIC))
     return paint(blank_canvas(), big, min(top, CANVAS - height), min(left, CANVAS - width))
@@ -65,10 +65,12 @@ def test_the_model_reads_the_redrawn_digit_as_it_reads_the_original():
     model = build_model(TrainConfig(hidden_layers=(128,)))
     model.fit(splits.x_train, splits.y_train, batch_size=128, epochs=3, verbose=0)
     originals = splits.x_test[:50]
-    redrawn = np.stack([
-        preprocess_drawing(enlarged_on_canvas(bundled_mnist()["x_test"][i], 160, 60 + i, 30 + 2 * i)).image
-        for i in range(50)
-    ])
+    redrawn = np.stack(
+        [
+            preprocess_drawing(enlarged_on_canvas(bundled_mnist()["x_test"][i], 160, 60 + i, 30 + 2 * i)).image
+            for i in range(50)
+        ]
+    )
     agree = (np.asarray(model(originals)).argmax(1) == np.asarray(model(redrawn)).argmax(1)).mean()
     assert agree >= 0.96
 

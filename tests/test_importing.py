@@ -739,11 +739,18 @@ def test_an_import_never_brings_tensorflow_into_the_app(exported, tmp_path):
     """The server checks, evaluates and stores an upload with numpy; only a child process writes the file."""
     upload = tmp_path / "upload.keras"
     upload.write_bytes(exported[1])
-    script = ("import sys; from core.importing import import_model; from core.store import RunStore; "
-              "import_model(open(sys.argv[1], 'rb').read(), 'x.keras', RunStore(sys.argv[2])); "
-              "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", script, str(upload), str(tmp_path / "runs")], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    script = (
+        "import sys; from core.importing import import_model; from core.store import RunStore; "
+        "import_model(open(sys.argv[1], 'rb').read(), 'x.keras', RunStore(sys.argv[2])); "
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(upload), str(tmp_path / "runs")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
     (run,) = RunStore(tmp_path / "runs").list_runs()

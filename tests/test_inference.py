@@ -47,8 +47,9 @@ def test_augmented_and_fast_models_read_as_their_plain_export(tmp_path):
     model = export_model(trained(config), config)
     model.save(tmp_path / "model.keras")
     images = np.random.default_rng(2).random((8, 28, 28), dtype=np.float32)
-    np.testing.assert_allclose(Classifier.load(tmp_path / "model.keras").predict(images),
-                               np.asarray(model(images)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        Classifier.load(tmp_path / "model.keras").predict(images), np.asarray(model(images)), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_classify_shows_each_hidden_layer_and_the_ranking(saved_model):
@@ -61,17 +62,25 @@ def test_classify_shows_each_hidden_layer_and_the_ranking(saved_model):
 
 
 def test_reading_a_drawing_never_imports_tensorflow(saved_model):
-    script = ("import sys, numpy as np; from core.inference import Classifier; "
-              f"Classifier.load({str(saved_model[1])!r}).classify(np.zeros((28, 28))); "
-              "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                            cwd=Path(__file__).resolve().parent.parent)
+    script = (
+        "import sys, numpy as np; from core.inference import Classifier; "
+        f"Classifier.load({str(saved_model[1])!r}).classify(np.zeros((28, 28))); "
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("content, words", [(b"not a zip at all", "not a model this app can use"),
-                                            (None, "not a model this app can use")])
+@pytest.mark.parametrize(
+    "content, words", [(b"not a zip at all", "not a model this app can use"), (None, "not a model this app can use")]
+)
 def test_a_damaged_model_file_gives_a_clear_message(saved_model, tmp_path, content, words):
     bad = tmp_path / "model.keras"
     bad.write_bytes(content if content is not None else saved_model[1].read_bytes()[:2000])

@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
-from core.store import RunStore, new_run_id
 from core.jobs import JobManager, shared_manager
+from core.store import RunStore, new_run_id
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -19,8 +19,10 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 def two_runs(tmp_path_factory):
     store = RunStore(tmp_path_factory.mktemp("runs"))
     manager = JobManager(store)
-    jobs = [manager.submit(TrainConfig(hidden_layers=(32,), epochs=2, train_limit=1_000, batch_size=100,
-                                       dropout=rate)) for rate in (0.0, 0.5)]
+    jobs = [
+        manager.submit(TrainConfig(hidden_layers=(32,), epochs=2, train_limit=1_000, batch_size=100, dropout=rate))
+        for rate in (0.0, 0.5)
+    ]
     assert all(job.wait(180) and job.status == "completed" for job in jobs)
     return store, [job.run_id for job in jobs]
 
@@ -58,14 +60,18 @@ def test_comparing_two_runs_draws_both_named_by_what_differs(runs_page):
 
 def test_details_show_the_confusion_matrix(runs_page):
     app = runs_page()
-    assert any(trace.get("type") == "heatmap" and "predicted" in json.dumps(spec["layout"])
-               for spec in chart_specs(app) for trace in spec["data"])
+    assert any(
+        trace.get("type") == "heatmap" and "predicted" in json.dumps(spec["layout"])
+        for spec in chart_specs(app)
+        for trace in spec["data"]
+    )
 
 
 def test_a_running_job_cannot_be_deleted_and_a_finished_one_only_after_confirming(runs_page, two_runs):
     store, _ = two_runs
-    job = shared_manager(RunStore(store.root)).submit(TrainConfig(hidden_layers=(16,), epochs=100,
-                                                                  train_limit=5_000, batch_size=10))
+    job = shared_manager(RunStore(store.root)).submit(
+        TrainConfig(hidden_layers=(16,), epochs=100, train_limit=5_000, batch_size=10)
+    )
     try:
         app = runs_page()
         app.selectbox(key="detail_run").set_value(store.info(job.run_id)).run()

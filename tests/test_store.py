@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from core.config import TrainConfig
-from core.run_states import COMPLETED, DAMAGED, INTERRUPTED, QUEUED, RUNNING
 from core.evaluation import RunMetrics
+from core.run_states import COMPLETED, DAMAGED, INTERRUPTED, QUEUED, RUNNING
 from core.store import RunStore, StoreError, explain_os_error, write_json_atomic
 
 
@@ -94,8 +94,16 @@ def finished_run(store) -> str:
 
 
 METRICS = {
-    "test_loss": 0.1, "test_accuracy": 0.97, "test_images": 10_000, "best_epoch": 2, "best_val_accuracy": 0.97,
-    "best_val_loss": 0.1, "epochs_run": 2, "train_seconds": 12.5, "train_images": 1000, "parameters": 25_450,
+    "test_loss": 0.1,
+    "test_accuracy": 0.97,
+    "test_images": 10_000,
+    "best_epoch": 2,
+    "best_val_accuracy": 0.97,
+    "best_val_loss": 0.1,
+    "epochs_run": 2,
+    "train_seconds": 12.5,
+    "train_images": 1000,
+    "parameters": 25_450,
     "confusion_matrix": [[100 if i == j else 1 for j in range(10)] for i in range(10)],
     "per_class_accuracy": [0.97] * 10,
     "misclassified": [{"index": 4, "true": 7, "predicted": 1, "confidence": 0.9}],
@@ -136,8 +144,11 @@ DAMAGE = [  # file, content (None: remove it), what the reason says
     ("metrics.json", json.dumps({**METRICS, "test_accuracy": 97}), "test_accuracy must be a fraction"),
     ("metrics.json", json.dumps({**METRICS, "confusion_matrix": [[1, 2], [3, 4]]}), "confusion_matrix must be"),
     ("metrics.json", json.dumps({**METRICS, "per_class_accuracy": [0.9] * 9}), "per_class_accuracy must be"),
-    ("metrics.json", json.dumps({**METRICS, "misclassified": [{"index": 10**6, "true": 1, "predicted": 2,
-                                                               "confidence": 0.5}]}), "misclassified must be"),
+    (
+        "metrics.json",
+        json.dumps({**METRICS, "misclassified": [{"index": 10**6, "true": 1, "predicted": 2, "confidence": 0.5}]}),
+        "misclassified must be",
+    ),
     ("metrics.json", json.dumps({**METRICS, "train_seconds": None}), "train_seconds must be"),
 ]
 
@@ -151,7 +162,11 @@ def test_one_damaged_run_is_listed_with_its_reason_and_the_rest_still_read(store
     else:
         write(store, bad, name, content)
     runs = {run.run_id: run for run in store.list_runs()}
-    assert runs[good].problem is None and runs[good].status == COMPLETED and runs[good].metrics == RunMetrics.from_dict(METRICS)
+    assert (
+        runs[good].problem is None
+        and runs[good].status == COMPLETED
+        and runs[good].metrics == RunMetrics.from_dict(METRICS)
+    )
     assert runs[bad].status == DAMAGED and reason in runs[bad].problem
     assert runs[bad].metrics is None and isinstance(runs[bad].created, float)
     with pytest.raises(StoreError, match="is damaged"):
@@ -226,10 +241,19 @@ def test_curves_skip_lines_of_the_wrong_shape(store):
 def test_a_diverged_training_is_a_result_not_damage(store):
     run_id = finished_run(store)
     nan = float("nan")
-    write_json_atomic(store.run_dir(run_id) / "metrics.json", {**METRICS, "test_loss": nan, "best_val_loss": nan, "best_val_accuracy": nan,
-                                "misclassified": [{"index": 1, "true": 2, "predicted": 0, "confidence": nan}]})
-    store.append_epoch(run_id, {"epoch": 1, "loss": nan, "val_loss": nan},
-                       [{"epoch": 0.5, "loss": nan, "accuracy": 0.1}])
+    write_json_atomic(
+        store.run_dir(run_id) / "metrics.json",
+        {
+            **METRICS,
+            "test_loss": nan,
+            "best_val_loss": nan,
+            "best_val_accuracy": nan,
+            "misclassified": [{"index": 1, "true": 2, "predicted": 0, "confidence": nan}],
+        },
+    )
+    store.append_epoch(
+        run_id, {"epoch": 1, "loss": nan, "val_loss": nan}, [{"epoch": 0.5, "loss": nan, "accuracy": 0.1}]
+    )
     assert store.info(run_id).problem is None
     assert len(store.load_history(run_id)) == 1 and len(store.load_batches(run_id)) == 1
 
@@ -255,16 +279,19 @@ def test_a_runs_folder_under_a_file_is_named_in_the_error(tmp_path):
         RunStore(tmp_path / "notes.txt").prepare()
 
 
-@pytest.mark.parametrize("code, says", [
-    (errno.ENOSPC, "Free some disk space"),
-    (errno.EDQUOT, "Free some disk space"),
-    (errno.EROFS, "/data/runs is on a read-only disk"),
-    (errno.EACCES, "you are not allowed to write to /data/runs"),
-    (errno.EPERM, "you are not allowed to write to /data/runs"),
-    (errno.EEXIST, "/data/runs already exists"),
-    (errno.ENOENT, "/data/runs does not exist"),
-    (errno.EIO, "/data/runs"),
-])
+@pytest.mark.parametrize(
+    "code, says",
+    [
+        (errno.ENOSPC, "Free some disk space"),
+        (errno.EDQUOT, "Free some disk space"),
+        (errno.EROFS, "/data/runs is on a read-only disk"),
+        (errno.EACCES, "you are not allowed to write to /data/runs"),
+        (errno.EPERM, "you are not allowed to write to /data/runs"),
+        (errno.EEXIST, "/data/runs already exists"),
+        (errno.ENOENT, "/data/runs does not exist"),
+        (errno.EIO, "/data/runs"),
+    ],
+)
 def test_only_a_full_disk_is_told_to_free_space(code, says):
     message = explain_os_error(OSError(code, os.strerror(code), "/data/runs"))
     assert says in message

@@ -15,9 +15,9 @@ import pytest
 
 import core.store
 from core.config import TrainConfig
+from core.jobs import TrainingJob, shared_manager
 from core.run_states import COMPLETED, FAILED, RUNNING
 from core.store import ClaimError, RunStore
-from core.jobs import TrainingJob, shared_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = TrainConfig(hidden_layers=(16,), epochs=1, train_limit=1_000)
@@ -51,8 +51,10 @@ def at_once(*actions) -> list:
 def label_versus_final_status_trial(store) -> bool:
     """A person edits the label while the worker writes the final status: True if both changes are kept."""
     run_id = store.create_run(CONFIG)
-    at_once(lambda: store.set_label(run_id, "dropout test"),
-            lambda: store.update_status(run_id, status=COMPLETED, finished=time.time(), stop_reason="max_epochs"))
+    at_once(
+        lambda: store.set_label(run_id, "dropout test"),
+        lambda: store.update_status(run_id, status=COMPLETED, finished=time.time(), stop_reason="max_epochs"),
+    )
     status = status_of(store, run_id)
     return status["status"] == COMPLETED and status.get("label") == "dropout test"
 
@@ -77,8 +79,9 @@ def same_id_trial(store, module) -> bool:
     finally:
         module.new_run_id = real
     made = [r for r in results if isinstance(r, str)]
-    whole = all((store.run_dir(r) / "config.json").is_file() and (store.run_dir(r) / "status.json").is_file()
-                for r in made)
+    whole = all(
+        (store.run_dir(r) / "config.json").is_file() and (store.run_dir(r) / "status.json").is_file() for r in made
+    )
     return len(set(made)) == 2 and whole
 
 
@@ -104,8 +107,13 @@ class Claimers:
 
     def __init__(self, store_file: Path, root: Path, count: int = 2):
         self.processes = [
-            subprocess.Popen([sys.executable, "-c", CLAIMER, str(store_file), str(root)], cwd=ROOT, text=True,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            subprocess.Popen(
+                [sys.executable, "-c", CLAIMER, str(store_file), str(root)],
+                cwd=ROOT,
+                text=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
             for _ in range(count)
         ]
         assert all(p.stdout.readline().strip() == "ready" for p in self.processes)
@@ -173,8 +181,14 @@ def test_a_second_worker_for_a_claimed_run_trains_nothing_and_leaves_it_to_the_f
     before = sorted(p.name for p in store.run_dir(run_id).iterdir())
     status = status_of(store, run_id)
     # stdin stays open, as the app keeps it: its end would tell the worker that the app died.
-    worker = subprocess.Popen([sys.executable, "-m", "core.worker", run_id, "--runs-dir", str(store.root)], cwd=ROOT,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "core.worker", run_id, "--runs-dir", str(store.root)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert worker.wait(120) == 4, worker.stderr.read()
         assert [json.loads(line)["event"] for line in worker.stdout.read().splitlines()] == ["refused"]
@@ -208,8 +222,9 @@ while not sys.stdin.readline().strip() == "stop":
 
 
 def dead_pid() -> int:
-    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                              text=True).stdout)
+    return int(
+        subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    )
 
 
 def leave_leftovers(store, run_id: str) -> list[Path]:
@@ -230,8 +245,13 @@ def test_leftover_temporary_files_are_removed_only_where_no_live_process_owns_th
     (store.run_dir(finished) / "model.keras").write_bytes(b"a model")
 
     live = store.create_run(CONFIG)
-    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(store.root), live], cwd=ROOT, text=True,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(store.root), live],
+        cwd=ROOT,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     try:
         assert owner.stdout.readline().strip() == "ready"
         live_temp = store.run_dir(live) / ".model.0123abcd.tmp.keras"
@@ -249,8 +269,12 @@ def test_leftover_temporary_files_are_removed_only_where_no_live_process_owns_th
         owner.stdin.close()
         owner.wait(30)
     assert owner.returncode == 0
-    assert sorted(p.name for p in store.run_dir(finished).iterdir()) == [".lock", "config.json", "model.keras",
-                                                                          "status.json"]
+    assert sorted(p.name for p in store.run_dir(finished).iterdir()) == [
+        ".lock",
+        "config.json",
+        "model.keras",
+        "status.json",
+    ]
     assert store.remove_leftovers() == [live_temp]  # its owner has exited now
 
 

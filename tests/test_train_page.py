@@ -6,8 +6,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
-from core.store import RunStore
 from core.jobs import shared_manager
+from core.store import RunStore
 from tests.waiting import wait_until
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -55,11 +55,14 @@ def test_defaults_show_the_classic_model_and_its_669706_parameters(runs_dir):
     assert not app.button[0].disabled  # Start
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("dropout", 1.5, "Dropout is the fraction of units switched off"),
-    ("units_1", 0, "Hidden layer 2 needs 1 to 4,096 units"),
-    ("n_layers", 7, "Use 1 to 6 hidden layers"),
-])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("dropout", 1.5, "Dropout is the fraction of units switched off"),
+        ("units_1", 0, "Hidden layer 2 needs 1 to 4,096 units"),
+        ("n_layers", 7, "Use 1 to 6 hidden layers"),
+    ],
+)
 def test_an_invalid_value_shows_its_message_and_starts_nothing(runs_dir, key, value, message):
     app = train_page()
     app.number_input(key=key).set_value(value).run()

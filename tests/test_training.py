@@ -1,12 +1,10 @@
 """The training engine with real Keras on small data."""
 
-
 import numpy as np
 
-from core.run_states import CANCELLED, COMPLETED, QUEUED, RUNNING, STOPPED
-from core.throughput import steps_per_execution
 from core.jobs import JobManager, shared_manager
-from core.run_states import STOPPED_BY_USER
+from core.run_states import CANCELLED, COMPLETED, QUEUED, RUNNING, STOPPED, STOPPED_BY_USER
+from core.throughput import steps_per_execution
 from tests.waiting import wait_until
 
 

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import browser_latency, drawn_digits, fast_mode, inference_latency, page_overhead
+from bench import browser_latency, drawn_digits, fast_mode, inference_latency, matmul_bound, page_overhead
 from bench.timing import durations_of_records, median_or_none
 from core.config import TrainConfig
 from core.jobs import JobManager
@@ -51,6 +51,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         runs = Path(folder) / "runs"
         overhead = page_overhead.measure()
+        bound = matmul_bound.measure(repeats=2)
         trained = default_training(runs)
         classic_path = str(RunStore(runs).model_path(trained["run_id"]))
         latency = inference_latency.measure(model_path=classic_path)
@@ -83,6 +84,15 @@ def main() -> None:
             f"{overhead['chart_updates_per_s']:.1f} times/s; browser used "
             f"{sum(v for k, v in overhead['cores_used'].items() if k.startswith('chromium')):.2f} cores, "
             f"server {overhead['cores_used'].get('server', 0):.2f}",
+        ),
+        (
+            "default model: engine's median epoch vs numpy's matrix products at the same shapes (the bound)",
+            f"{bound['engine_epoch_s']:.2f} s vs {bound['matmul_epoch_s']:.2f} s: {bound['engine_ratio']:.2f}x the "
+            f"bound (one step per call: {bound['one_step_epoch_s']:.2f} s, {bound['one_step_ratio']:.2f}x)",
+        ),
+        (
+            "batch updates the page receives; Stop to training halted",
+            f"{bound['updates_per_s']:.1f} per second; {bound['stop_s']:.2f} s",
         ),
         ("default model, full data: epoch time", f"{trained['median_epoch_s']:.2f} s"),
         (

@@ -25,15 +25,18 @@ from core.store import RunStore
 POLLS_PER_SECOND = 5
 
 
-def plain_epoch_times(config: TrainConfig) -> list[float]:
+def plain_epoch_times(config: TrainConfig, steps_per_execution: int | None = None) -> list[float]:
+    """Epoch times of `model.fit` alone; steps per call as the engine chooses them unless given."""
     import keras
 
     from core.model import build_model
+    from core.throughput import steps_per_execution as engine_choice
 
     data = split_mnist(bundled_mnist(), validation_size=config.validation_size, train_limit=config.train_limit)
     clock = epoch_clock()
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config)
+    steps = steps_per_execution or engine_choice(config, -(-len(data.x_train) // config.batch_size))
+    model = build_model(config, steps_per_execution=steps)
     model.fit(
         data.x_train,
         data.y_train,

@@ -20,6 +20,8 @@ def test_cli_trains_into_the_store_and_reports_held_out_accuracy(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Total parameters: 25,450" in result.stdout
     assert "held-out test accuracy" in result.stdout
+    # Into a log (not a terminal): one line per epoch, no progress bar redrawn with carriage returns.
+    assert "epoch 1: loss" in result.stdout and "\r" not in result.stdout + result.stderr
     runs = list(tmp_path.iterdir())
     assert len(runs) == 1 and (runs[0] / "model.keras").exists() and (runs[0] / "metrics.json").exists()
 

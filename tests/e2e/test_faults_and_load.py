@@ -93,10 +93,12 @@ def test_kills_at_any_moment_never_leave_a_listed_model_that_does_not_load(tmp_p
         os.kill(job._worker.pid, signal.SIGKILL)
         assert job.wait(30)
     for run in store.list_runs():
+        assert run.problem is None
         if run.has_model:
             Classifier.load(store.model_path(run.run_id))  # raises if torn
-        leftovers = [p.name for p in store.run_dir(run.run_id).iterdir() if ".tmp" in p.name]
-        assert all(not name.endswith("model.keras") for name in leftovers)
+    # A kill mid-save can leave a temporary file; the next start-up removes it (no live process owns these runs).
+    store.remove_leftovers()
+    assert not [path for path in store.root.rglob("*") if ".tmp" in path.name]
 
 
 def test_five_sessions_at_once_queue_their_trainings_in_order(tmp_path, browser):

@@ -223,16 +223,6 @@ SETTINGS: tuple[Setting, ...] = (
         flag="--patience",
     ),
     Setting(
-        "reduce_lr",
-        "Lower the learning rate on plateaus",
-        "Halve the learning rate whenever validation "
-        "accuracy has not improved for an epoch, so training settles into a better minimum.",
-        True,
-        "switch",
-        flag="--reduce-lr",
-        before=False,
-    ),
-    Setting(
         "seed",
         "Seed",
         "Same seed, same settings: the same result.",
@@ -242,6 +232,16 @@ SETTINGS: tuple[Setting, ...] = (
         high=2**31 - 1,
         step=1,
         flag="--seed",
+    ),
+    Setting(
+        "reduce_lr",
+        "Lower LR on plateaus",
+        "Halve the learning rate (LR) whenever validation "
+        "accuracy has not improved for an epoch, so training settles into a better minimum.",
+        True,
+        "switch",
+        flag="--reduce-lr",
+        before=False,
     ),
     Setting(
         "augment",
@@ -311,8 +311,8 @@ class TrainConfig:
     batch_size: int = _default("batch_size")
     epochs: int = _default("epochs")
     patience: int = _default("patience")
-    reduce_lr: bool = _default("reduce_lr")
     seed: int = _default("seed")
+    reduce_lr: bool = _default("reduce_lr")
     augment: bool = _default("augment")
     fast_mode: bool = _default("fast_mode")
     validation_size: int = _default("validation_size")

@@ -45,3 +45,46 @@ def line_canvas(rng) -> np.ndarray:
     image = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
     ImageDraw.Draw(image).line((x + lean, 40, x - lean, 240), fill=(255, 255, 255, 255), width=20)
     return np.asarray(image)
+
+
+SQUARES, LINES = 15, 5  # drawings of a "7" that is a square, and of a 1
+
+
+@pytest.fixture(scope="session")
+def taught(tmp_path_factory):
+    """A store taught from a drawings folder (15 squares labelled 7, 5 lines labelled 1, one stray text file)
+    by three tiny real trainings: MNIST only ("plain"), the same with the drawings included ("include"), and a
+    fine-tune of the first ("fine_tune"). Tests that change the folder or the store work on a copy."""
+    import types
+
+    from core.drawing_set import DrawingSet
+    from core.drawings_record import DrawingsRecord
+    from core.jobs import JobManager
+    from core.teaching import fine_tune_config
+
+    root = tmp_path_factory.mktemp("taught")
+    drawings = DrawingSet(root / "drawings")
+    rng = np.random.default_rng(7)
+    for _ in range(SQUARES):
+        drawings.save(7, square_canvas(rng))
+    for _ in range(LINES):
+        drawings.save(1, line_canvas(rng))
+    (root / "drawings" / "notes.txt").write_text("not a drawing")
+    store = RunStore(root / "runs")
+    manager = JobManager(store)
+    # 5,000 MNIST images: enough for a fine-tune's three slow epochs to repeat each drawing about a hundred times.
+    config = TrainConfig(hidden_layers=(32,), epochs=1, train_limit=5_000, batch_size=100, seed=1)
+    plain = manager.submit(config)
+    include = manager.submit(config.replace(include_drawings=True))
+    fine_tune = manager.submit(fine_tune_config(config), DrawingsRecord(str(drawings.folder), parent=plain.run_id))
+    for job in (plain, include, fine_tune):
+        assert job.wait(300) and job.status == "completed", job.error
+    return types.SimpleNamespace(
+        root=root,
+        store=store,
+        drawings=drawings,
+        config=config,
+        plain=plain.run_id,
+        include=include.run_id,
+        fine_tune=fine_tune.run_id,
+    )

@@ -62,7 +62,11 @@ def model_scores(scan: DrawingScan, runs: list) -> None:
             {
                 "model": run.display_name,
                 "network": run.config.shape_label(),
-                "trained on": "elsewhere" if trained is None else f"{len(trained)} of your drawings",
+                "trained on": f"{len(trained)} of your drawings"
+                if trained is not None
+                else "elsewhere (imported)"
+                if run.stop_reason == IMPORTED
+                else "unknown: its record cannot be read",
                 "your drawings it did not train on": score.accuracy if score and score.tested else None,
                 "tested on": score.tested if score else None,
                 "MNIST test accuracy": run.metrics.test_accuracy,

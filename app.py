@@ -15,6 +15,7 @@ def run() -> None:
             st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
             st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
             st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
+            st.Page("pages/drawings.py", title="Your drawings", icon=":material/gesture:"),
         ]
     )
     with st.sidebar:

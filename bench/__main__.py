@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import browser_latency, drawn_digits, fast_mode, inference_latency, matmul_bound, page_overhead
+from bench import browser_latency, drawn_digits, fast_mode, handwriting, inference_latency, matmul_bound, page_overhead
 from bench.timing import durations_of_records, median_or_none
 from core.config import TrainConfig
 from core.jobs import JobManager
@@ -64,6 +64,7 @@ def main() -> None:
                 ("augmented", str(RunStore(runs).model_path(augmented["run_id"]))),
             )
         }
+        taught = handwriting.measure(store=RunStore(runs), before=trained["run_id"])
         fast = fast_mode.measure()
         shutil.rmtree(runs, ignore_errors=True)
     rows = [
@@ -123,6 +124,10 @@ def main() -> None:
         (
             "500 stroke-drawn digits (bench/drawn_digits.py): accuracy",
             f"augmented {drawn['augmented']:.1%}, classic {drawn['classic']:.1%}",
+        ),
+        (
+            "your handwriting (bench/handwriting.py): styled digits before and after teaching, MNIST test moved",
+            handwriting.summary(taught),
         ),
         (
             f"fast mode ({fast['policy']}) vs float32: median epoch",

@@ -69,8 +69,11 @@ STROKES: dict[int, list[list[tuple[float, float]]]] = {
 }
 
 
-def render(digit: int, rng: np.random.Generator) -> np.ndarray:
-    """One RGBA canvas with `digit` drawn in white on black, with random pen and geometry."""
+def render(digit: int, rng: np.random.Generator, strokes: dict | None = None) -> np.ndarray:
+    """One RGBA canvas with `digit` drawn in white on black, with random pen and geometry.
+
+    `strokes` is the alphabet (default STROKES): for each digit, its polylines in a unit box.
+    """
     height = rng.uniform(70, 240)  # small to canvas-filling
     width = height * rng.uniform(0.5, 0.9)
     angle, shear = math.radians(rng.uniform(-20, 20)), rng.uniform(-0.35, 0.35)
@@ -79,7 +82,7 @@ def render(digit: int, rng: np.random.Generator) -> np.ndarray:
     pen = int(rng.uniform(8, 34) * min(1.0, height / 140))  # a small digit is drawn with a finer pen
     image = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 255))
     draw = ImageDraw.Draw(image)
-    for stroke in STROKES[digit]:
+    for stroke in (strokes or STROKES)[digit]:
         points = []
         for x, y in stroke:
             x, y = (x - 0.5 + rng.normal(0, 0.015)) * width, (y - 0.5 + rng.normal(0, 0.015)) * height

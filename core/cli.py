@@ -1,9 +1,11 @@
 """Train from the command line into the same run store the app uses.
 
     python -m core.cli --hidden 512 512 --dropout 0.2 --epochs 15
+    python -m core.cli --include-drawings --drawings ~/my-digits   # teach it your handwriting
+    python -m core.cli --fine-tune 20261201-101500-a1b2c3          # or fine-tune a run on it
 
-Prints the model summary, progress, and the held-out test results. Its flags
-are the settings table's (core/config.py SETTINGS). On a terminal the progress
+Prints the model summary, progress, and the held-out test results (and, with your drawings, the score
+on those it did not train on). Its flags are the settings table's (core/config.py SETTINGS). On a terminal the progress
 is one line redrawn in place; into a log (not a terminal) it is one line per
 epoch, so the log stays readable. Ctrl+C stops after the current batch and
 still saves the best model so far.
@@ -13,13 +15,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from core.config import ConfigError, TrainConfig, add_arguments, config_from_args
+from core.drawing_set import DrawingSet, DrawingSetError, default_drawings_dir
+from core.drawings_record import DrawingsRecord
 from core.jobs import JobManager
 from core.model import count_parameters, describe_layers
 from core.progress import Progress, format_duration
 from core.run_states import FINISHED_WITH_RESULTS, stop_reason_text
-from core.store import RunStore, StoreError
+from core.store import RunStore, StoreError, is_run_id
+from core.teaching import fine_tune_config, fine_tune_refusal, mnist_baseline, score_run, split_for_training
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -29,6 +35,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--runs-dir",
         default=None,
         help="run store folder, made if missing (default: $MNIST_RUNS_DIR or the project's runs/)",
+    )
+    parser.add_argument(
+        "--drawings",
+        default=None,
+        metavar="DIR",
+        help="the folder of your drawings, for --include-drawings or --fine-tune: PNG or JPEG files named after "
+        "their digit, like 7_mine.png (default: $MNIST_DRAWINGS_DIR or drawings/ beside the run store)",
+    )
+    parser.add_argument(
+        "--fine-tune",
+        default=None,
+        metavar="RUN",
+        help="fine-tune this finished run on your drawings: a short training from its weights, with its network "
+        "and settings at a tenth of its learning rate (the other settings' flags are not used)",
     )
     return parser.parse_args(argv)
 
@@ -63,6 +83,73 @@ def print_epochs(job, reported: int, live: bool) -> int:
     return len(epochs)
 
 
+class UsageError(ValueError):
+    """The command line asks for something that cannot be done; the message says what to do."""
+
+
+def fine_tuned_config(store: RunStore, run_id: str) -> TrainConfig:
+    """The settings of a fine-tune of the stored run `run_id`; UsageError if it cannot be fine-tuned."""
+    if not is_run_id(run_id):
+        raise UsageError(f"--fine-tune takes a run id like 20261201-101500-a1b2c3 (got {run_id!r}).")
+    try:
+        parent = store.info(run_id)
+    except StoreError as error:
+        raise UsageError(f"{error} (in {store.root})") from None
+    refusal = fine_tune_refusal(parent)
+    if refusal:
+        raise UsageError(f"Run {run_id} cannot be fine-tuned: {refusal}")
+    return fine_tune_config(parent.config)
+
+
+def drawings_to_use(args: argparse.Namespace, config: TrainConfig, store: RunStore) -> DrawingsRecord | None:
+    """Where the drawings of this training are, after checking there are some to train on; None without them."""
+    if not config.include_drawings:
+        if args.drawings is not None:
+            raise UsageError(
+                "--drawings says where your drawings are; add --include-drawings to train on them, "
+                "or --fine-tune RUN to fine-tune a run on them."
+            )
+        return None
+    folder = Path(args.drawings) if args.drawings is not None else default_drawings_dir(store.root)
+    try:
+        scan = DrawingSet(folder).scan()
+    except DrawingSetError as error:
+        raise UsageError(str(error)) from None
+    for skipped in scan.skipped:
+        print(f"skipped {skipped.name}: it {skipped.reason}", file=sys.stderr)
+    train, held_out = split_for_training(scan.drawings)
+    if not train:
+        raise UsageError(
+            f"There are no drawings in {scan.folder} to train on: put PNG or JPEG files of one digit each there, "
+            'named after their digit (like "7_mine.png"), or save some from the Draw page.'
+        )
+    print(f"your drawings: {len(scan.drawings)} in {scan.folder}, {len(held_out)} of them kept out to test on")
+    return DrawingsRecord(folder=str(scan.folder), parent=args.fine_tune)
+
+
+def report_drawings(store: RunStore, run_id: str) -> None:
+    """With your drawings: the score on those it did not train on, and how far MNIST's test accuracy moved."""
+    from core.inference import Classifier, ModelLoadError
+
+    run = store.info(run_id)
+    record = store.load_drawings_record(run_id)
+    try:
+        scan = DrawingSet(record.folder).scan()
+        result = score_run(store, run, Classifier.load(store.model_path(run_id)), scan.drawings)
+    except (DrawingSetError, ModelLoadError) as error:
+        print(f"your drawings could not be tested: {error}", file=sys.stderr)
+        return
+    trained = len(record.trained_on or ())
+    line = f"trained on {trained} of your drawings (each {record.copies} times an epoch, varied)"
+    if result is not None and result.tested:
+        line += f"; of the {result.tested} it did not train on, it read {result.correct} right ({result.accuracy:.1%})"
+    print(line)
+    baseline = mnist_baseline(store, run, store.list_runs())
+    if baseline is not None:
+        change = (run.metrics.test_accuracy - baseline.test_accuracy) * 100
+        print(f"MNIST test accuracy {change:+.2f} points against {baseline.name} ({baseline.test_accuracy:.2%})")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -73,14 +160,18 @@ def main(argv: list[str] | None = None) -> int:
     store = RunStore(args.runs_dir)  # absolute from here on, so the worker finds it from its own folder
     try:
         store.prepare()
-    except StoreError as error:
+        if args.fine_tune is not None:
+            config = fine_tuned_config(store, args.fine_tune)
+            print(f"fine-tuning run {args.fine_tune}: {config.summary()}", flush=True)
+        drawings = drawings_to_use(args, config, store)
+    except (StoreError, UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     store.remove_leftovers()  # this process's start-up: files that killed workers left behind
     print(format_summary(config), flush=True)
     manager = JobManager(store)
     try:
-        job = manager.submit(config)
+        job = manager.submit(config, drawings)
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -111,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         f"held-out test accuracy {metrics.test_accuracy:.2%}, test loss {metrics.test_loss:.4f} "
         f"({metrics.test_images:,} images never used in training)"
     )
+    if config.include_drawings:
+        report_drawings(store, job.run_id)
     print(f"model: {manager.store.model_path(job.run_id)}")
     return 0
 

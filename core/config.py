@@ -254,6 +254,17 @@ SETTINGS: tuple[Setting, ...] = (
         section="Data",
     ),
     Setting(
+        "include_drawings",
+        "Include your drawings",
+        "Mix your own drawings (the Your drawings page) into the training images, each repeated and varied so "
+        "that a few dozen count next to MNIST's 55,000. Every fifth drawing of each digit is kept out, to test on.",
+        False,
+        "switch",
+        flag="--include-drawings",
+        section="Data",
+        before=False,
+    ),
+    Setting(
         "fast_mode",
         "Fast mode (16-bit)",
         "Hidden layers compute in 16-bit floats where the hardware has "
@@ -314,6 +325,7 @@ class TrainConfig:
     seed: int = _default("seed")
     reduce_lr: bool = _default("reduce_lr")
     augment: bool = _default("augment")
+    include_drawings: bool = _default("include_drawings")
     fast_mode: bool = _default("fast_mode")
     validation_size: int = _default("validation_size")
     train_limit: int | None = _default("train_limit")
@@ -358,7 +370,8 @@ class TrainConfig:
             f"batch {self.batch_size}",
             f"{training_images(self):,} training images",
         ]
-        parts += ["augmented"] * self.augment + ["fast mode"] * self.fast_mode
+        parts += ["augmented"] * self.augment + ["with your drawings"] * self.include_drawings
+        parts += ["fast mode"] * self.fast_mode
         return " · ".join(parts)
 
 

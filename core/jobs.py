@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.config import TrainConfig
+from core.drawing_set import default_drawings_dir
+from core.drawings_record import DrawingsRecord
 from core.evaluation import MetricsError, RunMetrics
 from core.progress import MetricsLog, Progress
 from core.run_states import CANCELLED, FAILED, QUEUED, RUNNING
@@ -201,9 +203,15 @@ class JobManager:
         self._running: dict[str, TrainingJob] = {}
         self._jobs: OrderedDict[str, TrainingJob] = OrderedDict()
 
-    def submit(self, config: TrainConfig) -> TrainingJob:
-        """Record a new run, queue it, and start it if a slot is free. Returns at once."""
-        run_id = self.store.create_run(config)
+    def submit(self, config: TrainConfig, drawings: DrawingsRecord | None = None) -> TrainingJob:
+        """Record a new run, queue it, and start it if a slot is free. Returns at once.
+
+        `drawings` says where the drawings of a run that includes them are, and for a fine-tune its parent
+        (core.teaching); without it such a run reads them from the folder beside the run store.
+        """
+        if config.include_drawings and drawings is None:
+            drawings = DrawingsRecord(folder=str(default_drawings_dir(self.store.root)))
+        run_id = self.store.create_run(config, drawings if config.include_drawings else None)
         job = TrainingJob(run_id, config, self.store)
         with self._lock:
             self._jobs[run_id] = job

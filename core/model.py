@@ -139,6 +139,20 @@ def export_model(model, config: TrainConfig):
     return plain
 
 
+def set_dense_weights(model, weights: list) -> None:
+    """Give `model`'s Dense layers, in order, the kernels and biases of `weights` (kernel, bias, kernel, ...).
+
+    A fine-tune starts from a saved model this way, whether or not its own network has augmentation layers.
+    """
+    import keras
+
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    if len(weights) != 2 * len(dense):
+        raise ValueError(f"{len(weights)} weight arrays for {len(dense)} Dense layers (need 2 each).")
+    for layer, kernel, bias in zip(dense, weights[0::2], weights[1::2]):
+        layer.set_weights([kernel, bias])
+
+
 def save_model_file(config: dict, weights: list, path: str) -> None:
     """Build the plain network of `config` (a TrainConfig's dict), give it `weights`, and save it at `path`.
 

@@ -7,6 +7,7 @@
         batches.jsonl   one line per finished epoch with that epoch's batch curve
         model.keras     the trained model (best validation epoch), replaced atomically
         metrics.json    held-out test results, written once at the end
+        drawings.json   with your drawings only: which of them it trained on (core.drawings_record)
         .lock           locked (flock) around every change of status.json
 
 When the app is hosted for a class, many processes (app servers, their workers,
@@ -44,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import ConfigError, TrainConfig
+from core.drawings_record import DrawingsRecord, RecordError
 from core.evaluation import MetricsError, RunMetrics
 from core.run_states import ACTIVE_STATUSES, DAMAGED, INTERRUPTED, QUEUED, RUNNING, SAVED_STATUSES
 
@@ -454,8 +456,9 @@ class RunStore:
             raise StoreError(f"Run {folder.name} is damaged ({damage}); it can only be deleted.") from None
 
     # --- writing -------------------------------------------------------
-    def create_run(self, config: TrainConfig) -> str:
-        """Make a new run folder holding its config, queued and owned by this process.
+    def create_run(self, config: TrainConfig, drawings: DrawingsRecord | None = None) -> str:
+        """Make a new run folder holding its config (and, to train on your drawings, where they are), queued
+        and owned by this process.
 
         The id is taken by creating its folder, which fails if another process made it first;
         then another id is drawn. So this never touches, or removes, a folder it did not make.
@@ -480,6 +483,8 @@ class RunStore:
             # Locked until status.json exists, so a listing meanwhile skips the folder instead of calling it damaged.
             with self._locked(run_id):
                 write_json_atomic(folder / "config.json", config.to_dict())
+                if drawings is not None:
+                    write_json_atomic(folder / "drawings.json", drawings.to_dict())
                 write_json_atomic(folder / "status.json", {"status": QUEUED, "created": time.time(), **_this_process()})
         except (OSError, StoreError) as error:
             shutil.rmtree(folder, ignore_errors=True)  # ours: made just above
@@ -549,6 +554,12 @@ class RunStore:
             write_json_atomic(self.run_dir(run_id) / "metrics.json", metrics.to_dict())
         except OSError as error:
             raise _save_error("the test results", error) from error
+
+    def save_drawings_record(self, run_id: str, record: DrawingsRecord) -> None:
+        try:
+            write_json_atomic(self.run_dir(run_id) / "drawings.json", record.to_dict())
+        except OSError as error:
+            raise _save_error("the record of the drawings it trains on", error) from error
 
     def set_label(self, run_id: str, label: str) -> None:
         self.update_status(run_id, label=str(label).strip()[:80])
@@ -622,6 +633,17 @@ class RunStore:
             return None if data is None else _check_metrics(data)
         except _Damaged as damage:
             raise StoreError(f"Run {run_id} cannot be used: {damage}.") from None
+
+    def load_drawings_record(self, run_id: str) -> DrawingsRecord | None:
+        """Which of your drawings the run trained on; None if it has no record (it never used them).
+
+        StoreError if drawings.json is damaged: then nobody can tell which drawings the run saw.
+        """
+        try:
+            data = _read_json(self.run_dir(run_id), "drawings.json", required=False)
+            return None if data is None else DrawingsRecord.from_dict(data)
+        except (_Damaged, RecordError) as damage:
+            raise StoreError(f"Run {run_id}'s record of your drawings cannot be used: {damage}.") from None
 
     def model_path(self, run_id: str) -> Path | None:
         path = self.run_dir(run_id) / "model.keras"

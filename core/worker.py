@@ -27,7 +27,6 @@ import threading
 import time
 from collections.abc import Callable
 
-from core.config import training_images
 from core.data import bundled_mnist, split_mnist
 from core.evaluation import evaluate
 from core.model import count_parameters
@@ -94,14 +93,23 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
     import keras
 
     from core.callbacks import BestModelCheckpoint, StreamingCallback
-    from core.model import build_model, export_model
+    from core.model import build_model, export_model, set_dense_weights
     from core.throughput import steps_per_execution
 
     config = store.load_config(run_id)
     data = split_mnist(bundled_mnist(), validation_size=config.validation_size, train_limit=config.train_limit)
     keras.utils.set_random_seed(config.seed)
-    steps = -(-len(data.x_train) // config.batch_size)
+    x_train, y_train, teaching = data.x_train, data.y_train, None
+    if config.include_drawings:
+        from core.teaching import plan_teaching, training_arrays
+
+        # Recorded before the first step, so every model this run saves is known to have seen them.
+        teaching = plan_teaching(store, run_id, config, mnist_images=len(x_train))
+        x_train, y_train = training_arrays(x_train, y_train, teaching, vary=not config.augment)
+    steps = -(-len(x_train) // config.batch_size)
     model = build_model(config, steps_per_execution=steps_per_execution(config, steps))
+    if teaching is not None and teaching.start_weights is not None:
+        set_dense_weights(model, teaching.start_weights)  # a fine-tune: from its parent's weights
     early = keras.callbacks.EarlyStopping(
         monitor=MONITOR, mode="max", patience=config.patience or config.epochs, restore_best_weights=True
     )
@@ -120,8 +128,8 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
         )
     train_start = time.time()
     model.fit(
-        data.x_train,
-        data.y_train,
+        x_train,
+        y_train,
         batch_size=config.batch_size,
         epochs=config.epochs,
         validation_data=(data.x_val, data.y_val),
@@ -145,7 +153,7 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
         best_epoch=early.best_epoch + 1,
         epochs_run=len(recorder.epochs),
         train_seconds=train_seconds,
-        train_images=training_images(config),
+        train_images=len(x_train),
         parameters=count_parameters(config),
         best_val_accuracy=best.get("val_accuracy"),
         best_val_loss=best.get("val_loss"),

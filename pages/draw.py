@@ -1,13 +1,17 @@
 """Draw: a digit on the canvas, classified by a trained model after every stroke."""
 
+import hashlib
+
+import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from core import figures
 from core.drawing import EmptyDrawing, preprocess_drawing
-from core.inference import Classifier, ModelLoadError
+from core.drawing_set import DrawingSetError
+from core.inference import Classifier, ModelLoadError, Prediction
 from core.store import is_run_id
-from pages._components import run_store, upscale, usable_runs
+from pages._components import drawing_set, run_store, upscale, usable_runs
 
 CANVAS_PIXELS = 280
 # A digit drawn about 200 px tall is scaled by 20/200 into MNIST's 20 px box: a 20 px brush
@@ -24,6 +28,49 @@ def load_classifier(path: str, modified: float) -> Classifier:
 def model_label(run) -> str:
     accuracy = f"{run.metrics.test_accuracy:.2%} on the test set" if run.metrics else run.status
     return f"{run.display_name} · {run.config.shape_label()} · {accuracy}"
+
+
+def save_drawing(canvas: np.ndarray, label: int) -> None:
+    """Save the canvas into your drawings as `label`, and say so. Pressing another digit for the same
+    drawing replaces its file; pressing the same again saves nothing twice."""
+    drawings = drawing_set()
+    fingerprint = hashlib.sha256(np.ascontiguousarray(canvas).tobytes()).hexdigest()
+    earlier = st.session_state.get("saved_drawing")
+    if earlier and earlier["canvas"] == fingerprint and earlier["label"] == label:
+        st.info(f"Already in your drawings as {earlier['name']}.", icon=":material/check:")
+        return
+    try:
+        name = drawings.save(label, canvas)
+    except (DrawingSetError, EmptyDrawing) as error:
+        st.error(f"Your drawing was not saved: {error}", icon=":material/error:")
+        return
+    instead = ""
+    if earlier and earlier["canvas"] == fingerprint:  # the same drawing, labelled again: keep only the new label
+        try:
+            drawings.delete(earlier["name"])
+            instead = f", instead of as a {earlier['label']}"
+        except DrawingSetError:
+            pass  # deleted meanwhile (on the Your drawings page)
+    st.session_state["saved_drawing"] = {"canvas": fingerprint, "label": label, "name": name}
+    st.success(
+        f"Saved as a {label} in your drawings ({name}{instead}). Models can learn your handwriting from them: "
+        "see **Your drawings**.",
+        icon=":material/check:",
+    )
+
+
+def correction_buttons(canvas: np.ndarray, prediction: Prediction) -> None:
+    """ "Right", or "It is a ..." 0-9: either saves the drawing with its label into your drawings."""
+    label = None
+    if st.button("Right", icon=":material/check:", key="correct-right", help=f"Save it as a {prediction.digit}"):
+        label = prediction.digit
+    st.caption("Wrong? It is a …")
+    with st.container(horizontal=True, gap="xsmall"):
+        for digit in range(10):
+            if st.button(str(digit), key=f"correct-{digit}", help=f"It is a {digit}: save it as a {digit}"):
+                label = digit
+    if label is not None:
+        save_drawing(canvas, label)
 
 
 def predict_drawing(classifier: Classifier) -> None:
@@ -55,6 +102,7 @@ def predict_drawing(classifier: Classifier) -> None:
             return
         prediction = classifier.classify(prepared.image)
         st.markdown(f"## Prediction: {prediction.digit} ({prediction.confidence:.1%})")
+        correction_buttons(pixels, prediction)
         runners_up = ", ".join(f"{digit} ({p:.1%})" for digit, p in prediction.top(3)[1:])
         st.caption(f"Next most likely: {runners_up}")
         st.plotly_chart(

@@ -9,7 +9,17 @@ from core.importing import ModelImportError, import_model, max_upload_bytes
 from core.progress import format_duration
 from core.run_states import ACTIVE_STATUSES, DAMAGED
 from core.store import StoreError
-from pages._components import job_manager, run_results, run_store, status_badge, training_charts
+from pages._components import (
+    drawing_score,
+    fine_tune_button,
+    job_manager,
+    run_results,
+    run_store,
+    scan_drawings,
+    status_badge,
+    taught_results,
+    training_charts,
+)
 
 store, manager = run_store(), job_manager()
 
@@ -59,8 +69,9 @@ def damaged_section(damaged: list) -> None:
         delete_button(run, action, key=f"confirm_delete_{run.run_id}")
 
 
-def row(run) -> dict:
+def row(run, drawings) -> dict:
     config, metrics = run.config, run.metrics
+    score = drawing_score(run, drawings)
     return {
         "label": run.label,
         "when": pd.Timestamp(run.created, unit="s"),
@@ -75,6 +86,7 @@ def row(run) -> dict:
         "parameters": metrics.parameters if metrics else None,
         "best val. accuracy": metrics.best_val_accuracy if metrics else None,
         "test accuracy": metrics.test_accuracy if metrics else None,
+        "your drawings": score.accuracy if score and score.tested else None,
         "training time": format_duration(metrics.train_seconds) if metrics else "",
         "run": run.run_id,
     }
@@ -82,7 +94,8 @@ def row(run) -> dict:
 
 def runs_table(runs: list) -> None:
     """Every run in a table whose label column can be edited."""
-    table = pd.DataFrame([row(run) for run in runs])
+    drawings = scan_drawings()
+    table = pd.DataFrame([row(run, drawings) for run in runs])
     edited = st.data_editor(
         table,
         hide_index=True,
@@ -94,6 +107,9 @@ def runs_table(runs: list) -> None:
             "when": st.column_config.DatetimeColumn(format="D MMM, HH:mm"),
             "best val. accuracy": st.column_config.NumberColumn(format="percent"),
             "test accuracy": st.column_config.NumberColumn(format="percent"),
+            "your drawings": st.column_config.NumberColumn(
+                format="percent", help="Accuracy on your drawings that the model did not train on."
+            ),
             "parameters": st.column_config.NumberColumn(format="localized"),
         },
     )
@@ -122,7 +138,12 @@ def comparison(runs: list) -> None:
     def legend(run) -> str:
         return ", ".join(describe_setting(run.config, name) for name in differing) or run.display_name
 
-    histories = {legend(run): store.load_history(run.run_id) for run in picked}
+    legends = [legend(run) for run in picked]
+    # Runs alike in the settings named (a fine-tune differs in several) are told apart by their names.
+    legends = [
+        f"{text} ({run.display_name})" if legends.count(text) > 1 else text for text, run in zip(legends, picked)
+    ]
+    histories = {text: store.load_history(run.run_id) for text, run in zip(legends, picked)}
     left, right = st.columns(2)
     left.plotly_chart(figures.run_comparison(histories, "accuracy"), key="compare-accuracy")
     right.plotly_chart(figures.run_comparison(histories, "loss"), key="compare-loss")
@@ -135,11 +156,12 @@ def run_details(runs: list) -> None:
     st.markdown(f"#### `{run.run_id}` {status_badge(run.status)}")
     training_charts(store.load_batches(run.run_id), store.load_history(run.run_id), run.config.epochs, key="detail")
     if run.metrics:
+        taught_results(run, runs, key="detail")
         run_results(run.run_id, run.metrics, run.stop_reason, key="detail")
     with st.expander("Full configuration"):
         st.json(run.config.to_dict())
     history = pd.DataFrame(store.load_history(run.run_id))
-    buttons = st.columns(3)
+    buttons = st.columns(4)
     model_path = store.model_path(run.run_id)
     if model_path is not None:
         try:
@@ -158,6 +180,8 @@ def run_details(runs: list) -> None:
         icon=":material/table:",
         disabled=history.empty,
     )
+    with buttons[3]:
+        fine_tune_button(run, key="detail")
     active = run.status in ACTIVE_STATUSES or manager.is_active(run.run_id)
     delete_button(
         run,

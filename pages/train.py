@@ -9,15 +9,20 @@ from core.isolated import run_isolated
 from core.model import count_parameters, describe_layers
 from core.run_states import ACTIVE_STATUSES, FAILED, INTERRUPTED, QUEUED
 from core.store import StoreError
+from core.teaching import split_for_training
 from pages._components import (
+    fine_tune_button,
     job_manager,
     progress_text,
     run_results,
     run_store,
+    scan_drawings,
     status_badge,
+    taught_results,
     train_page_run_id,
     training_charts,
     upscale,
+    usable_runs,
 )
 
 SECTIONS = {"Network": 2, "Learning": 3, "Data": 2}  # form sections and their columns
@@ -78,10 +83,26 @@ def hyperparameter_form() -> TrainConfig | None:
                 values[setting.name] = setting_input(setting, column)
                 slots[setting.name] = column.empty()
     try:
-        return TrainConfig(**values)
+        config = TrainConfig(**values)
     except ConfigError as error:
         slots.get(error.field, slots["hidden_layers"]).error(error.message, icon=":material/error:")
         return None
+    return config if not config.include_drawings or drawings_to_include(slots["include_drawings"]) else None
+
+
+def drawings_to_include(slot) -> bool:
+    """Under the switch: how many of your drawings will train, and how many are kept out; False if none can."""
+    scan = scan_drawings()
+    train, held_out = split_for_training(scan.drawings)
+    if not train:
+        slot.error(
+            f"There are no drawings to include yet (in {scan.folder}). Save some on the Draw page, under the "
+            "prediction, or switch this off.",
+            icon=":material/error:",
+        )
+        return False
+    slot.caption(f"{len(train)} of your drawings will train; {len(held_out)} are kept out, to test on.")
+    return True
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -175,10 +196,15 @@ def finished_run(run_id: str) -> None:
         )
     training_charts(store.load_batches(run_id), store.load_history(run_id), info.config.epochs, key="done")
     if info.metrics:
+        taught_results(info, usable_runs(), key="train")
         st.subheader("Held-out test results")
         run_results(run_id, info.metrics, info.stop_reason, key="train")
-    if info.has_model and st.button("Draw digits for this model", icon=":material/draw:", type="primary"):
-        st.switch_page("pages/draw.py", query_params={"run": run_id})
+    if info.has_model:
+        draw, tune = st.columns(2)
+        if draw.button("Draw digits for this model", icon=":material/draw:", type="primary"):
+            st.switch_page("pages/draw.py", query_params={"run": run_id})
+        with tune:
+            fine_tune_button(info, key="train")
 
 
 def start_button(config: TrainConfig | None, shown_job) -> None:

@@ -5,15 +5,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from core.config import TrainConfig
+from core.drawing_set import DrawingSet
 from core.evaluation import evaluate
 from core.model import build_model, export_model
+from tests.conftest import line_canvas
 
 ROOT = Path(__file__).resolve().parent.parent
 VISIT_EVERY_PAGE = """
 import sys
 from streamlit.testing.v1 import AppTest
-for page in ("pages/home.py", "pages/train.py", "pages/runs.py", "pages/draw.py"):
+for page in ("pages/home.py", "pages/train.py", "pages/runs.py", "pages/draw.py", "pages/drawings.py"):
     app = AppTest.from_file("app.py", default_timeout=60)
     app.switch_page(page)
     app.run()
@@ -32,6 +36,7 @@ def test_visiting_every_page_with_a_model_never_imports_tensorflow(store, tmp_pa
         evaluate([[0.1] * 10], [3], best_epoch=1, epochs_run=1, train_seconds=1.0, train_images=100, parameters=12_730),
     )
     store.update_status(run_id, status="completed")
+    DrawingSet(store.root.parent / "drawings").save(1, line_canvas(np.random.default_rng(0)))  # Your drawings scores
     result = subprocess.run(
         [sys.executable, "-c", VISIT_EVERY_PAGE],
         cwd=ROOT,

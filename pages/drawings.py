@@ -1,0 +1,165 @@
+"""Your drawings: the digits you saved or put in the folder, how each model reads them, and teaching it your style."""
+
+import pandas as pd
+import streamlit as st
+
+from core.drawing_set import DrawingScan, DrawingSetError
+from core.run_states import FINISHED_WITH_RESULTS, IMPORTED
+from core.teaching import mnist_baseline, trained_drawings
+from pages._components import (
+    drawing_score,
+    drawing_set,
+    fine_tune_button,
+    run_store,
+    scan_drawings,
+    upscale,
+    usable_runs,
+)
+
+GALLERY_COLUMNS = 8
+
+
+def folder_format(scan: DrawingScan) -> None:
+    with st.expander("Add drawings by hand: the folder's format", icon=":material/folder_open:"):
+        st.markdown(
+            f"Your drawings are plain files in `{scan.folder}`. Put in your own: **PNG or JPEG** images of "
+            "**one digit** each, any size, named after the digit followed by `_` or `-` (`7_a81c.png`, "
+            "`1-phone.jpg`). Light ink on a dark background, as the canvas draws; dark ink on light paper is "
+            "recognised and inverted. Every image is prepared as a drawing is: cropped to the ink, scaled into "
+            "20×20 pixels and centred in 28×28. Files that cannot be used are listed here with the reason, "
+            "and left alone."
+        )
+
+
+def skipped_files(scan: DrawingScan) -> None:
+    count = len(scan.skipped)
+    st.warning(
+        f"{count} file{'s' * (count > 1)} in the folder {'are' if count > 1 else 'is'} not used as drawings:",
+        icon=":material/block:",
+    )
+    # A table, not Markdown: names come from whoever filled the folder.
+    st.dataframe(
+        pd.DataFrame({"file": [s.name for s in scan.skipped], "why": [f"It {s.reason}." for s in scan.skipped]}),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def counts_row(scan: DrawingScan) -> None:
+    for digit, (column, count) in enumerate(zip(st.columns(10), scan.counts())):
+        column.metric(f"Digit {digit}", count)
+
+
+def model_scores(scan: DrawingScan, runs: list) -> None:
+    """Each model's accuracy on the drawings it did not train on, beside its MNIST test accuracy."""
+    st.subheader("How each model reads them")
+    rows = []
+    for run in runs:
+        score = drawing_score(run, scan)
+        trained = trained_drawings(run_store(), run)
+        baseline = mnist_baseline(run_store(), run, runs)
+        rows.append(
+            {
+                "model": run.display_name,
+                "network": run.config.shape_label(),
+                "trained on": f"{len(trained)} of your drawings"
+                if trained is not None
+                else "elsewhere (imported)"
+                if run.stop_reason == IMPORTED
+                else "unknown: its record cannot be read",
+                "your drawings it did not train on": score.accuracy if score and score.tested else None,
+                "tested on": score.tested if score else None,
+                "MNIST test accuracy": run.metrics.test_accuracy,
+                "MNIST change": None
+                if baseline is None
+                else (run.metrics.test_accuracy - baseline.test_accuracy) * 100,
+            }
+        )
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "your drawings it did not train on": st.column_config.NumberColumn(format="percent"),
+            "MNIST test accuracy": st.column_config.NumberColumn(format="percent"),
+            "MNIST change": st.column_config.NumberColumn(
+                format="%+.2f points",
+                help="Against its parent (a fine-tune) or the same settings without your drawings.",
+            ),
+        },
+    )
+    st.caption(
+        "A model is scored only on drawings it never trained on (each run records the names and content "
+        "hashes of those it did). An imported model was trained elsewhere and could have seen any of them, "
+        "so it is not scored."
+    )
+
+
+def teach_section(runs: list) -> None:
+    st.subheader("Teach a model your handwriting")
+    st.markdown(
+        "Two ways, both keeping every fifth drawing of each digit out to test on:\n"
+        "- **Train** a new model with **Include your drawings** switched on: they are mixed into MNIST's "
+        "images, each repeated and varied so that a few dozen count next to 55,000.\n"
+        "- **Fine-tune** a finished model: a short training from its weights on MNIST and your drawings, "
+        "as a new run. Faster, and its MNIST test accuracy is shown against the model it started from."
+    )
+    st.page_link("pages/train.py", label="Train with your drawings", icon=":material/model_training:")
+    finished = [run for run in runs if run.status in FINISHED_WITH_RESULTS and run.stop_reason != IMPORTED]
+    if finished:
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        with left:
+            run = st.selectbox("Model to fine-tune", finished, format_func=lambda r: r.display_name, key="tune_run")
+        with right:
+            fine_tune_button(run, key="drawings")
+
+
+def gallery(scan: DrawingScan) -> None:
+    """The drawings by digit, as the model sees them, each with its delete button."""
+    st.subheader("Your drawings by digit")
+    counts = scan.counts()
+    for digit, tab in zip(range(10), st.tabs([f"{d} · {n}" for d, n in enumerate(counts)])):
+        with tab:
+            drawings = scan.of_digit(digit)
+            if not drawings:
+                st.caption(f"No drawing of a {digit} yet.")
+                continue
+            cells = st.columns(GALLERY_COLUMNS)
+            for i, drawing in enumerate(drawings):
+                with cells[i % GALLERY_COLUMNS]:
+                    st.image(upscale(drawing.image, 3), caption=drawing.name)
+                    if st.button("Delete", icon=":material/delete:", key=f"delete-{drawing.name}", type="tertiary"):
+                        try:
+                            drawing_set().delete(drawing.name)
+                        except DrawingSetError as error:
+                            st.error(str(error), icon=":material/error:")
+                        else:
+                            st.toast(f"Deleted {drawing.name}.")
+                            st.rerun()
+
+
+st.title("Your drawings")
+st.markdown(
+    "People do not write like MNIST's writers did: a 1 with a lead-in stroke, a crossed 7, an open 4. "
+    "Every digit you correct or confirm on the **Draw** page is kept here with its label, and a few of "
+    "your own examples can teach a model your style."
+)
+scan = scan_drawings()
+folder_format(scan)
+if scan.skipped:
+    skipped_files(scan)
+if not scan.drawings:
+    st.info(
+        "No drawings yet. On the Draw page, draw a digit, then press **Right** or **It is a …** under the "
+        f"prediction; or put image files in `{scan.folder}`.",
+        icon=":material/draw:",
+    )
+    st.page_link("pages/draw.py", label="Go to Draw", icon=":material/draw:")
+    st.stop()
+st.caption(f"{len(scan.drawings)} drawings in `{scan.folder}`")
+counts_row(scan)
+runs = [run for run in usable_runs() if run.has_model and run.metrics is not None]
+if runs:
+    model_scores(scan, runs)
+    teach_section(runs)
+gallery(scan)

@@ -1,0 +1,145 @@
+"""Your drawings on the pages, through AppTest: the gallery and its scores, delete, the Train page's switch,
+a taught run's results and its fine-tune button, the Runs table's column. Over the session's `taught` store
+(conftest.py); tests that change it work on a copy."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.jobs import shared_manager
+from core.store import RunStore
+from tests.conftest import LINES, SQUARES
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def open_page(path: str, run: str | None = None) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page(path)
+    if run:
+        app.query_params["run"] = run
+    return app.run()
+
+
+def texts(app: AppTest) -> str:
+    parts = [e.value for e in app.markdown] + [e.value for e in app.caption] + [e.value for e in app.error]
+    parts += [e.value for e in app.warning] + [e.value for e in app.info] + [e.value for e in app.success]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture
+def taught_env(taught, monkeypatch):
+    """The taught store as this server's, read only: its drawings folder sits beside it."""
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(taught.store.root))
+    monkeypatch.delenv("MNIST_DRAWINGS_DIR", raising=False)
+    return taught
+
+
+@pytest.fixture
+def copied(taught, tmp_path, monkeypatch):
+    """A copy of the taught store and its drawings, for tests that change them."""
+    shutil.copytree(taught.root / "runs", tmp_path / "runs")
+    shutil.copytree(taught.root / "drawings", tmp_path / "drawings")
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.delenv("MNIST_DRAWINGS_DIR", raising=False)
+    return tmp_path
+
+
+def test_the_page_shows_the_drawings_by_digit_the_skipped_file_and_each_models_score(taught_env):
+    taught = taught_env
+    app = open_page("pages/drawings.py")
+    assert not app.exception and not app.error
+    counts = {m.label: m.value for m in app.metric}
+    assert counts["Digit 7"] == str(SQUARES) and counts["Digit 1"] == str(LINES) and counts["Digit 3"] == "0"
+    assert "1 file in the folder is not used" in texts(app)
+    skipped, scores = app.dataframe[0].value, app.dataframe[1].value
+    assert list(skipped["file"]) == ["notes.txt"] and "not a PNG or JPEG file" in skipped["why"][0]
+    assert len(app.get("image")) == SQUARES + LINES  # the gallery, every tab
+    tested = dict(zip(scores["model"], scores["tested on"]))
+    assert tested == {taught.plain: SQUARES + LINES, taught.include: 4, taught.fine_tune: 4}
+    change = dict(zip(scores["model"], scores["MNIST change"]))
+    metrics = {run: taught.store.load_metrics(run).test_accuracy for run in (taught.plain, taught.fine_tune)}
+    assert change[taught.fine_tune] == pytest.approx((metrics[taught.fine_tune] - metrics[taught.plain]) * 100)
+
+
+def test_delete_removes_the_file_and_the_page_counts_one_fewer(copied):
+    folder = copied / "drawings"
+    victim = sorted(path.name for path in folder.glob("1_*.png"))[0]
+    app = open_page("pages/drawings.py")
+    app.button(key=f"delete-{victim}").click().run()
+    assert not app.exception
+    assert not (folder / victim).exists() and len(list(folder.glob("1_*.png"))) == LINES - 1
+    assert {m.label: m.value for m in app.metric}["Digit 1"] == str(LINES - 1)
+
+
+def test_including_drawings_with_none_saved_says_so_and_starts_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.delenv("MNIST_DRAWINGS_DIR", raising=False)
+    app = open_page("pages/train.py")
+    app.toggle(key="include_drawings").set_value(True).run()
+    assert any("There are no drawings to include yet" in e.value for e in app.error)
+    assert next(b for b in app.button if b.label == "Start training").disabled
+
+
+def test_including_drawings_says_how_many_train_and_how_many_are_kept_out(copied):
+    app = open_page("pages/train.py")
+    app.toggle(key="include_drawings").set_value(True).run()
+    assert "16 of your drawings will train; 4 are kept out, to test on." in texts(app)
+    assert not next(b for b in app.button if b.label == "Start training").disabled
+
+
+def test_a_fine_tuned_run_shows_its_score_on_unseen_drawings_and_how_far_mnist_moved(taught_env):
+    taught = taught_env
+    app = open_page("pages/train.py", run=taught.fine_tune)
+    assert not app.exception
+    shown = texts(app)
+    assert "Your handwriting" in [h.value for h in app.subheader]
+    assert f"Fine-tuned from run `{taught.plain}`" in shown and "4 kept out to test on" in shown
+    assert "Of the 4 it did not train on" in shown
+    metric = next(m for m in app.metric if m.label == "MNIST test accuracy")
+    moved = (
+        taught.store.load_metrics(taught.fine_tune).test_accuracy
+        - taught.store.load_metrics(taught.plain).test_accuracy
+    )
+    assert metric.delta == f"{moved * 100:+.2f} points"
+
+
+def test_fine_tune_on_a_finished_run_starts_a_new_run_that_records_its_parent(copied, taught):
+    app = open_page("pages/train.py", run=taught.plain)
+    app.button(key="train-fine-tune").click().run()
+    run_id = app.query_params["run"]
+    run_id = run_id[0] if isinstance(run_id, list) else run_id
+    store = RunStore(copied / "runs")
+    manager = shared_manager(store)
+    try:
+        assert run_id not in (taught.plain, taught.include, taught.fine_tune)
+        assert store.load_drawings_record(run_id).parent == taught.plain
+        assert store.load_config(run_id).learning_rate == pytest.approx(taught.config.learning_rate / 10)
+    finally:
+        manager.stop(run_id)
+        assert manager.get(run_id).wait(120)
+
+
+def test_the_runs_table_scores_each_model_on_the_drawings_it_did_not_train_on(taught_env):
+    taught = taught_env
+    app = open_page("pages/runs.py")
+    assert not app.exception
+    table = app.dataframe[0].value
+    scored = dict(zip(table["run"], table["your drawings"]))
+    assert set(scored) == {taught.plain, taught.include, taught.fine_tune}
+    assert all(0 <= value <= 1 for value in scored.values())
+
+
+def test_an_imported_model_is_neither_scored_nor_fine_tuned_and_says_why(copied, taught):
+    from core.importing import import_model
+
+    store = RunStore(copied / "runs")
+    imported = import_model(store.model_path(taught.include).read_bytes(), "mine.keras", store)
+    runs = open_page("pages/runs.py")
+    scored = dict(zip(runs.dataframe[0].value["run"], runs.dataframe[0].value["your drawings"]))
+    assert scored[imported] is None or scored[imported] != scored[imported]  # empty: it may have seen them all
+    train = open_page("pages/train.py", run=imported)
+    button = train.button(key="train-fine-tune")
+    assert button.disabled and "imported" in button.help

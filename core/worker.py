@@ -27,12 +27,15 @@ import threading
 import time
 from collections.abc import Callable
 
+import numpy as np
+
 from core.config import training_images
 from core.data import bundled_mnist, split_mnist
 from core.evaluation import evaluate
 from core.model import count_parameters
 from core.run_states import COMPLETED, EARLY_STOPPING, FAILED, MAX_EPOCHS, STOPPED, STOPPED_BY_USER
-from core.store import ClaimError, RunStore
+from core.snapshots import choose_guess_digits, guess_digits
+from core.store import ClaimError, RunStore, StoreError
 
 MONITOR = "val_accuracy"
 LR_FACTOR, LR_PATIENCE, MIN_LEARNING_RATE = 0.5, 1, 1e-6  # with reduce_lr: halve after one stalled epoch
@@ -93,7 +96,7 @@ def train_run(store: RunStore, run_id: str, emit: Callable[[dict], None], should
 def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callable[[], bool]) -> dict:
     import keras
 
-    from core.callbacks import BestModelCheckpoint, StreamingCallback
+    from core.callbacks import BestModelCheckpoint, SnapshotCallback, StreamingCallback
     from core.model import build_model, export_model
     from core.throughput import steps_per_execution
 
@@ -107,6 +110,7 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
     )
     callbacks = [
         StreamingCallback(recorder, should_stop=should_stop),
+        SnapshotCallback(_keeper(store, run_id), _keep_guess_digits(store, run_id, data)),
         BestModelCheckpoint(lambda m: store.save_model(run_id, export_model(m, config)), monitor=MONITOR),
         early,
     ]
@@ -156,6 +160,32 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
         "stop_reason": stop_reason,
         "metrics": metrics.to_dict(),
     }
+
+
+def _keep_guess_digits(store: RunStore, run_id: str, data) -> np.ndarray:
+    """Choose the fixed validation digits the snapshots guess, keep them in the run; returns their images."""
+    chosen = choose_guess_digits(data.y_val)
+    try:
+        store.save_guess_digits(run_id, guess_digits(data.x_val[chosen], data.y_val[chosen]))
+    except StoreError as error:
+        print(f"the look inside the network is not kept: {error}", file=sys.stderr)
+    return data.x_val[chosen]
+
+
+def _keeper(store: RunStore, run_id: str) -> Callable:
+    """Save a snapshot; one that cannot be saved (a full disk) is left out, and training goes on.
+
+    A snapshot is a view of the training, not its result: losing one is not worth losing the run.
+    (If the disk is full, the next model checkpoint fails the run with the store's message anyway.)
+    """
+
+    def keep(snapshot) -> None:
+        try:
+            store.save_snapshot(run_id, snapshot)
+        except StoreError as error:
+            print(f"epoch {snapshot.epoch}'s look inside the network is not kept: {error}", file=sys.stderr)
+
+    return keep
 
 
 def _watch_stdin(stop: threading.Event) -> None:

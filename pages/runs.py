@@ -10,6 +10,7 @@ from core.progress import format_duration
 from core.run_states import ACTIVE_STATUSES, DAMAGED
 from core.store import StoreError
 from pages._components import job_manager, run_results, run_store, status_badge, training_charts
+from pages._inside_network import inside_network
 
 store, manager = run_store(), job_manager()
 
@@ -136,6 +137,7 @@ def run_details(runs: list) -> None:
     training_charts(store.load_batches(run.run_id), store.load_history(run.run_id), run.config.epochs, key="detail")
     if run.metrics:
         run_results(run.run_id, run.metrics, run.stop_reason, key="detail")
+    st.fragment(inside_network)(run.run_id, run.config, live=False, key="detail")
     with st.expander("Full configuration"):
         st.json(run.config.to_dict())
     history = pd.DataFrame(store.load_history(run.run_id))

@@ -28,6 +28,7 @@ TEXT_COLOUR = (0x1F, 0x29, 0x33)
 RIGHT_COLOUR = (0x2E, 0x8B, 0x57)
 WRONG_COLOUR = (0xD6, 0x27, 0x28)
 GAP_COLOUR = (0xC9, 0xCF, 0xD6)
+PAGE_COLOUR = (0xFB, 0xFB, 0xF8)  # the theme's background (.streamlit/config.toml)
 # ColorBrewer's RdBu, from strongly negative (blue) through zero (near white) to strongly positive (red).
 DIVERGING = ["#2166AC", "#67A9CF", "#D1E5F0", "#F7F7F7", "#FDDBC7", "#EF8A62", "#B2182B"]
 VIRIDIS = ["#440154", "#482878", "#3E4989", "#31688E", "#26828E", "#1F9E89", "#35B779", "#6ECE58", "#B5DE2B", "#FDE725"]
@@ -177,6 +178,20 @@ def activation_block(values: np.ndarray, width: int = 560) -> np.ndarray:
     grid[:] = GAP_COLOUR
     grid[: values.size] = colours
     return _enlarge(grid.reshape(down, across, 3), cell)
+
+
+def activation_blocks(activations: list[np.ndarray], width: int = 560) -> np.ndarray:
+    """Every hidden layer's `activation_block`, first layer on top, in one picture: one image to swap per stroke."""
+    blocks = [activation_block(values, width) for values in activations]
+    gap = 10 * HIDPI
+    widest = max(block.shape[1] for block in blocks)
+    picture = np.empty((sum(block.shape[0] for block in blocks) + gap * (len(blocks) - 1), widest, 3), np.uint8)
+    picture[:] = PAGE_COLOUR
+    top = 0
+    for block in blocks:
+        picture[top : top + block.shape[0], : block.shape[1]] = block
+        top += block.shape[0] + gap
+    return picture
 
 
 # --- Draw: where a drawing lands ----------------------------------------------------------------------

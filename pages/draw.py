@@ -66,9 +66,11 @@ def inside_the_network(prediction: Prediction) -> None:
         "**Inside the network**: how strongly each hidden neuron fires for your drawing "
         "(bright = strong, dark = silent), one cell per neuron."
     )
-    for name, values in zip(prediction.layer_names, prediction.activations):
-        block = pictures.activation_block(values)
-        show_picture(block, caption=f"{name.replace('_', ' ')}: {values.size:,} neurons")
+    layers = ", ".join(
+        f"{name.replace('_', ' ')} ({values.size:,} neurons)"
+        for name, values in zip(prediction.layer_names, prediction.activations)
+    )
+    show_picture(pictures.activation_blocks(prediction.activations), caption=f"From the top: {layers}.")
 
 
 def predict_drawing(classifier: Classifier, hidden_map: HiddenMap, picture: pictures.MapPicture) -> None:

@@ -54,6 +54,8 @@ def test_activation_cells_are_one_per_neuron_brightest_where_it_fires_most():
     assert block.shape[:2] == (-(-50 // across) * cell, across * cell)
     assert block[0, 0].tolist() == [0xFD, 0xE7, 0x25]  # the top of the colour scale
     assert block[0, cell].tolist() == [0x44, 0x01, 0x54]  # silent: the bottom
+    stacked = pictures.activation_blocks([values, values[:20]], width=100)
+    assert stacked.shape[0] > block.shape[0] and stacked[0, 0].tolist() == [0xFD, 0xE7, 0x25]
 
 
 def black_pixels(image) -> tuple[np.ndarray, np.ndarray]:

@@ -99,6 +99,12 @@ class SnapshotSeries:
     def guesses_readable(self, snapshot: Snapshot) -> bool:
         return self.digits is not None and len(self.digits.labels) == len(snapshot.probabilities)
 
+    def of_network(self, hidden_layers: tuple[int, ...]) -> SnapshotSeries:
+        """Only the snapshots a network of these hidden layers could have made (as many neurons, as many layers)."""
+        neurons, layers = min(FIRST_LAYER_NEURONS, hidden_layers[0]), len(hidden_layers) + 1
+        kept = [s for s in self.snapshots if len(s.first_layer) == neurons and len(s.histogram_counts) == layers]
+        return SnapshotSeries(kept, self.digits)
+
 
 # --- made in the worker (plain numpy; core.callbacks feeds it the model's arrays) ------------------
 

@@ -119,7 +119,7 @@ def inside_network(run_id: str, config: TrainConfig, live: bool, key: str) -> No
 
     Shows nothing for a run without snapshots (imported, or trained before the app kept them).
     """
-    series = load_series(run_id)
+    series = load_series(run_id).of_network(config.hidden_layers)
     if not series.snapshots:
         if live:
             st.caption("A look inside the network appears here as training starts.")

@@ -178,6 +178,13 @@ def test_odd_things_in_the_folder_never_stop_the_reader(tmp_path):
     assert read_series(tmp_path / "nothing here").snapshots == []
 
 
+def test_only_snapshots_this_runs_network_could_make_are_shown():
+    series = snapshots.SnapshotSeries([tiny_snapshot(0, neurons=8), tiny_snapshot(1, neurons=8)], None)
+    assert series.of_network((8,)).epochs == [0, 1]
+    assert series.of_network((16,)).epochs == []  # a first layer of 16 neurons keeps 16 of them, not 8
+    assert series.of_network((8, 8)).epochs == []  # three layers' histograms, not two
+
+
 def test_histograms_move_onto_one_grid_and_keep_their_shares():
     narrow = make_snapshot(0, [np.full((784, 4), 0.01), np.linspace(-0.01, 0.01, 40).reshape(4, 10)], np.eye(10)[:2])
     wide = make_snapshot(1, [np.full((784, 4), 0.5), np.linspace(-1, 1, 40).reshape(4, 10)], np.eye(10)[:2])

@@ -5,9 +5,9 @@
         status.json     status, owning process, timestamps, stop reason, error, label
         history.jsonl   one line per finished epoch, flushed as it happens
         batches.jsonl   one line per finished epoch with that epoch's batch curve
+        snapshots/      a look inside the network before training and after each epoch (core.snapshots)
         model.keras     the trained model (best validation epoch), replaced atomically
         metrics.json    held-out test results, written once at the end
-        snapshots/      a look inside the network before training and after each epoch (core.snapshots)
         .lock           locked (flock) around every change of status.json
 
 When the app is hosted for a class, many processes (app servers, their workers,
@@ -641,6 +641,10 @@ class RunStore:
         except _Damaged as damage:
             raise StoreError(f"Run {run_id} cannot be used: {damage}.") from None
 
+    def model_path(self, run_id: str) -> Path | None:
+        path = self.run_dir(run_id) / "model.keras"
+        return path if _is_file(path) else None
+
     def snapshots_folder(self, run_id: str) -> Path:
         """Where a run's snapshots are (core.snapshots.read_series reads them, checked; stamp tells of changes)."""
         return self.run_dir(run_id) / snapshots.FOLDER
@@ -648,10 +652,6 @@ class RunStore:
     def load_snapshots(self, run_id: str) -> snapshots.SnapshotSeries:
         """Every readable snapshot of the run; files that fail the checks are left out. Never raises for content."""
         return snapshots.read_series(self.snapshots_folder(run_id))
-
-    def model_path(self, run_id: str) -> Path | None:
-        path = self.run_dir(run_id) / "model.keras"
-        return path if _is_file(path) else None
 
     def info(self, run_id: str) -> RunInfo:
         """A usable run; StoreError if it does not exist or is damaged (list_runs shows damaged runs)."""

@@ -27,8 +27,6 @@ import threading
 import time
 from collections.abc import Callable
 
-import numpy as np
-
 from core.config import training_images
 from core.data import bundled_mnist, split_mnist
 from core.evaluation import evaluate
@@ -96,7 +94,7 @@ def train_run(store: RunStore, run_id: str, emit: Callable[[dict], None], should
 def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callable[[], bool]) -> dict:
     import keras
 
-    from core.callbacks import BestModelCheckpoint, SnapshotCallback, StreamingCallback
+    from core.callbacks import BestModelCheckpoint, StreamingCallback
     from core.model import build_model, export_model
     from core.throughput import steps_per_execution
 
@@ -110,7 +108,7 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
     )
     callbacks = [
         StreamingCallback(recorder, should_stop=should_stop),
-        SnapshotCallback(_keeper(store, run_id), _keep_guess_digits(store, run_id, data)),
+        _snapshot_callback(store, run_id, data),
         BestModelCheckpoint(lambda m: store.save_model(run_id, export_model(m, config)), monitor=MONITOR),
         early,
     ]
@@ -162,22 +160,20 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
     }
 
 
-def _keep_guess_digits(store: RunStore, run_id: str, data) -> np.ndarray:
-    """Choose the fixed validation digits the snapshots guess, keep them in the run; returns their images."""
+def _snapshot_callback(store: RunStore, run_id: str, data):
+    """A look inside the network before training and after each epoch, kept in the run (core.snapshots).
+
+    The fixed validation digits its guesses are about are chosen and kept first. A snapshot that cannot be
+    saved (a full disk) is left out and training goes on: it is a view of the training, not its result.
+    (With a full disk, the next model checkpoint fails the run with the store's message anyway.)
+    """
+    from core.callbacks import SnapshotCallback
+
     chosen = choose_guess_digits(data.y_val)
     try:
         store.save_guess_digits(run_id, guess_digits(data.x_val[chosen], data.y_val[chosen]))
     except StoreError as error:
         print(f"the look inside the network is not kept: {error}", file=sys.stderr)
-    return data.x_val[chosen]
-
-
-def _keeper(store: RunStore, run_id: str) -> Callable:
-    """Save a snapshot; one that cannot be saved (a full disk) is left out, and training goes on.
-
-    A snapshot is a view of the training, not its result: losing one is not worth losing the run.
-    (If the disk is full, the next model checkpoint fails the run with the store's message anyway.)
-    """
 
     def keep(snapshot) -> None:
         try:
@@ -185,7 +181,7 @@ def _keeper(store: RunStore, run_id: str) -> Callable:
         except StoreError as error:
             print(f"epoch {snapshot.epoch}'s look inside the network is not kept: {error}", file=sys.stderr)
 
-    return keep
+    return SnapshotCallback(keep, data.x_val[chosen])
 
 
 def _watch_stdin(stop: threading.Event) -> None:

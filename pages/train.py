@@ -155,6 +155,13 @@ def live_training(run_id: str, polling: bool) -> None:
     training_charts(batches, epochs, job.config.epochs, key="live", live=True)
 
 
+def live_inside(run_id: str) -> None:
+    """Inside the network while it trains: polled slowly, in its own fragment, so the curves' poll stays light."""
+    job = manager.get(run_id)
+    if job is not None and not job.done:  # when it ends, live_training reruns the page with the finished run
+        inside_network(run_id, job.config, live=True, key="live")
+
+
 def finished_run(run_id: str) -> None:
     try:
         info = store.info(run_id)
@@ -182,13 +189,6 @@ def finished_run(run_id: str) -> None:
     if info.has_model and st.button("Draw digits for this model", icon=":material/draw:", type="primary"):
         st.switch_page("pages/draw.py", query_params={"run": run_id})
     st.fragment(inside_network)(run_id, info.config, live=False, key="train")
-
-
-def live_inside(run_id: str) -> None:
-    """Inside the network while it trains: polled slowly, in its own fragment, so the curves' poll stays light."""
-    job = manager.get(run_id)
-    if job is not None and not job.done:  # when it ends, live_training reruns the page with the finished run
-        inside_network(run_id, job.config, live=True, key="live")
 
 
 def start_button(config: TrainConfig | None, shown_job) -> None:

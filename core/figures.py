@@ -134,53 +134,54 @@ def per_class_accuracy_figure(per_class: list[float]) -> go.Figure:
     return figure
 
 
-def probability_bars(probabilities: np.ndarray) -> go.Figure:
-    """The model's ten output probabilities, the chosen digit highlighted."""
-    probabilities = np.asarray(probabilities, dtype=float)
-    best = int(probabilities.argmax())
-    figure = go.Figure(
-        go.Bar(
-            x=[str(d) for d in range(10)],
-            y=probabilities,
-            marker_color=[VALIDATION_COLOUR if d == best else TRAIN_COLOUR for d in range(10)],
-            text=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
-            textposition="outside",
-            hovertemplate="digit %{x}: %{y:.1%}<extra></extra>",
-        )
-    )
-    figure.update_layout(
-        title="Probability of each digit",
-        xaxis_title="digit",
-        **{**_LAYOUT, "height": 280, "margin": dict(l=10, r=10, t=40, b=10)},
-    )
-    figure.update_yaxes(range=[0, 1.12], tickformat=".0%")
-    return figure
+def weight_histograms(
+    epochs: list[int],
+    layers: list[tuple[np.ndarray, np.ndarray]],
+    names: list[str],
+    max_epoch: int | None = None,
+    marked_epoch: int | None = None,
+) -> go.Figure:
+    """How each layer's weights are spread, epoch by epoch: a heatmap per layer.
 
-
-def activation_strips(activations: list[np.ndarray], names: list[str]) -> go.Figure:
-    """Each hidden layer's activations for one input as a heat strip, units ordered as in the layer."""
+    `layers` holds, per layer, bin edges shared by every epoch and the share of the layer's weights in
+    each bin, per epoch (core.snapshots.common_histograms). A column is an epoch, a row a range of weight
+    values; colour is the square root of the share, so the thin tails of the distribution still show.
+    `marked_epoch` (the epoch slider's) is outlined in orange.
+    """
     from plotly.subplots import make_subplots
 
-    figure = make_subplots(rows=len(activations), cols=1, subplot_titles=names, vertical_spacing=0.12)
-    for row, values in enumerate(activations, start=1):
-        values = np.asarray(values, dtype=float).ravel()
-        width = int(np.ceil(np.sqrt(values.size * 8)))  # a wide, short block per layer
-        padded = np.full(int(np.ceil(values.size / width)) * width, np.nan)
-        padded[: values.size] = values
+    columns = min(len(layers), 4)
+    rows = -(-len(layers) // columns)
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=names, horizontal_spacing=0.06, vertical_spacing=0.2)
+    last = max(max_epoch if max_epoch is not None else 0, epochs[-1] if epochs else 0)
+    for i, (edges, shares) in enumerate(layers):
+        row, col = i // columns + 1, i % columns + 1
+        centres = (edges[:-1] + edges[1:]) / 2
         figure.add_trace(
             go.Heatmap(
-                z=padded.reshape(-1, width),
-                colorscale="Viridis",
+                x=epochs,
+                y=centres,
+                z=np.sqrt(shares.T),
+                customdata=shares.T,
+                colorscale="Blues",
+                zmin=0,
                 showscale=False,
-                hovertemplate="unit %{customdata}: %{z:.2f}<extra></extra>",
-                customdata=np.arange(padded.size).reshape(-1, width),
+                hovertemplate="epoch %{x}, weights near %{y:.3f}: %{customdata:.1%}<extra></extra>",
             ),
             row=row,
-            col=1,
+            col=col,
         )
-        figure.update_xaxes(visible=False, row=row, col=1)
-        figure.update_yaxes(visible=False, autorange="reversed", row=row, col=1)
-    figure.update_layout(margin=dict(l=10, r=10, t=30, b=10), height=110 * len(activations) + 20)
+        figure.update_xaxes(range=[-0.5, last + 0.5], title_text="epoch", row=row, col=col)
+        if marked_epoch is not None:
+            figure.add_vrect(
+                x0=marked_epoch - 0.5,
+                x1=marked_epoch + 0.5,
+                line=dict(color=VALIDATION_COLOUR, width=2),
+                row=row,
+                col=col,
+            )
+    figure.update_yaxes(title_text="weight value", row=1, col=1)
+    figure.update_layout(height=250 * rows + 40, margin=dict(l=60, r=10, t=40, b=40, autoexpand=False))
     return figure
 
 

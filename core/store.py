@@ -5,6 +5,7 @@
         status.json     status, owning process, timestamps, stop reason, error, label
         history.jsonl   one line per finished epoch, flushed as it happens
         batches.jsonl   one line per finished epoch with that epoch's batch curve
+        snapshots/      a look inside the network before training and after each epoch (core.snapshots)
         model.keras     the trained model (best validation epoch), replaced atomically
         metrics.json    held-out test results, written once at the end
         drawings.json   with your drawings only: which of them it trained on (core.drawings_record)
@@ -44,6 +45,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import snapshots
 from core.config import ConfigError, TrainConfig
 from core.drawings_record import DrawingsRecord, RecordError
 from core.evaluation import MetricsError, RunMetrics
@@ -55,7 +57,7 @@ _RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 
 LOCK_NAME = ".lock"
 # What `write_bytes_atomic` and `save_model` name their temporary files; nothing else in a run matches.
-LEFTOVER_PATTERNS = (".*.tmp", ".model.*.tmp.keras")
+LEFTOVER_PATTERNS = (".*.tmp", ".model.*.tmp.keras", f"{snapshots.FOLDER}/.*.tmp")
 MAX_PID = 4_194_304  # Linux's highest possible pid (2**22); 0 and negatives signal process groups
 LATEST_TIME = 7_258_118_400.0  # 2200-01-01 in seconds since 1970: later "dates" are corrupt (and unplottable)
 _CREATE_ATTEMPTS = 100
@@ -549,6 +551,22 @@ class RunStore:
             tmp.unlink(missing_ok=True)
         return path
 
+    def save_snapshot(self, run_id: str, snapshot: snapshots.Snapshot) -> None:
+        """Keep one epoch's look inside the network (core.snapshots), atomically."""
+        self._save_in_snapshots(run_id, snapshots.epoch_file_name(snapshot.epoch), snapshots.encode_snapshot(snapshot))
+
+    def save_guess_digits(self, run_id: str, digits: snapshots.GuessDigits) -> None:
+        """Keep the fixed validation digits whose guesses every snapshot holds, atomically."""
+        self._save_in_snapshots(run_id, snapshots.DIGITS_FILE, snapshots.encode_digits(digits))
+
+    def _save_in_snapshots(self, run_id: str, name: str, data: bytes) -> None:
+        folder = self.run_dir(run_id) / snapshots.FOLDER
+        try:
+            folder.mkdir(exist_ok=True)
+            write_bytes_atomic(folder / name, data)
+        except OSError as error:
+            raise _save_error("a look inside the network", error) from error
+
     def save_metrics(self, run_id: str, metrics: RunMetrics) -> None:
         try:
             write_json_atomic(self.run_dir(run_id) / "metrics.json", metrics.to_dict())
@@ -648,6 +666,14 @@ class RunStore:
     def model_path(self, run_id: str) -> Path | None:
         path = self.run_dir(run_id) / "model.keras"
         return path if _is_file(path) else None
+
+    def snapshots_folder(self, run_id: str) -> Path:
+        """Where a run's snapshots are (core.snapshots.read_series reads them, checked; stamp tells of changes)."""
+        return self.run_dir(run_id) / snapshots.FOLDER
+
+    def load_snapshots(self, run_id: str) -> snapshots.SnapshotSeries:
+        """Every readable snapshot of the run; files that fail the checks are left out. Never raises for content."""
+        return snapshots.read_series(self.snapshots_folder(run_id))
 
     def info(self, run_id: str) -> RunInfo:
         """A usable run; StoreError if it does not exist or is damaged (list_runs shows damaged runs)."""

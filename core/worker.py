@@ -31,7 +31,8 @@ from core.data import bundled_mnist, split_mnist
 from core.evaluation import evaluate
 from core.model import count_parameters
 from core.run_states import COMPLETED, EARLY_STOPPING, FAILED, MAX_EPOCHS, STOPPED, STOPPED_BY_USER
-from core.store import ClaimError, RunStore
+from core.snapshots import choose_guess_digits, guess_digits
+from core.store import ClaimError, RunStore, StoreError
 
 MONITOR = "val_accuracy"
 LR_FACTOR, LR_PATIENCE, MIN_LEARNING_RATE = 0.5, 1, 1e-6  # with reduce_lr: halve after one stalled epoch
@@ -115,6 +116,7 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
     )
     callbacks = [
         StreamingCallback(recorder, should_stop=should_stop),
+        _snapshot_callback(store, run_id, data),
         BestModelCheckpoint(lambda m: store.save_model(run_id, export_model(m, config)), monitor=MONITOR),
         early,
     ]
@@ -164,6 +166,30 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
         "stop_reason": stop_reason,
         "metrics": metrics.to_dict(),
     }
+
+
+def _snapshot_callback(store: RunStore, run_id: str, data):
+    """A look inside the network before training and after each epoch, kept in the run (core.snapshots).
+
+    The fixed validation digits its guesses are about are chosen and kept first. A snapshot that cannot be
+    saved (a full disk) is left out and training goes on: it is a view of the training, not its result.
+    (With a full disk, the next model checkpoint fails the run with the store's message anyway.)
+    """
+    from core.callbacks import SnapshotCallback
+
+    chosen = choose_guess_digits(data.y_val)
+    try:
+        store.save_guess_digits(run_id, guess_digits(data.x_val[chosen], data.y_val[chosen]))
+    except StoreError as error:
+        print(f"the look inside the network is not kept: {error}", file=sys.stderr)
+
+    def keep(snapshot) -> None:
+        try:
+            store.save_snapshot(run_id, snapshot)
+        except StoreError as error:
+            print(f"epoch {snapshot.epoch}'s look inside the network is not kept: {error}", file=sys.stderr)
+
+    return SnapshotCallback(keep, data.x_val[chosen])
 
 
 def _watch_stdin(stop: threading.Event) -> None:

@@ -20,6 +20,7 @@ from pages._components import (
     taught_results,
     training_charts,
 )
+from pages._inside_network import inside_network
 
 store, manager = run_store(), job_manager()
 
@@ -158,6 +159,7 @@ def run_details(runs: list) -> None:
     if run.metrics:
         taught_results(run, runs, key="detail")
         run_results(run.run_id, run.metrics, run.stop_reason, key="detail")
+    st.fragment(inside_network)(run.run_id, run.config, live=False, key="detail")
     with st.expander("Full configuration"):
         st.json(run.config.to_dict())
     history = pd.DataFrame(store.load_history(run.run_id))

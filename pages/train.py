@@ -24,6 +24,8 @@ from pages._components import (
     upscale,
     usable_runs,
 )
+from pages._inside_network import POLL_SECONDS as INSIDE_POLL_SECONDS
+from pages._inside_network import inside_network
 
 SECTIONS = {"Network": 2, "Learning": 3, "Data": 2}  # form sections and their columns
 POLL_SECONDS = 0.5
@@ -174,6 +176,13 @@ def live_training(run_id: str, polling: bool) -> None:
     training_charts(batches, epochs, job.config.epochs, key="live", live=True)
 
 
+def live_inside(run_id: str) -> None:
+    """Inside the network while it trains: polled slowly, in its own fragment, so the curves' poll stays light."""
+    job = manager.get(run_id)
+    if job is not None and not job.done:  # when it ends, live_training reruns the page with the finished run
+        inside_network(run_id, job.config, live=True, key="live")
+
+
 def finished_run(run_id: str) -> None:
     try:
         info = store.info(run_id)
@@ -205,6 +214,7 @@ def finished_run(run_id: str) -> None:
             st.switch_page("pages/draw.py", query_params={"run": run_id})
         with tune:
             fine_tune_button(info, key="train")
+    st.fragment(inside_network)(run_id, info.config, live=False, key="train")
 
 
 def start_button(config: TrainConfig | None, shown_job) -> None:
@@ -278,5 +288,6 @@ if run_id is None:
     )
 elif job is not None and not job.done:
     st.fragment(live_training, run_every=POLL_SECONDS)(run_id, polling=True)
+    st.fragment(live_inside, run_every=INSIDE_POLL_SECONDS)(run_id)
 else:
     finished_run(run_id)

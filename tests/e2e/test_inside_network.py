@@ -1,0 +1,102 @@
+"""Inside the network in a real browser: the Train page's panels change each epoch, survive a reload and
+replay with a slider; on the Draw page, the map's ring moves when the drawing changes."""
+
+import io
+import re
+
+import numpy as np
+from PIL import Image
+
+from core.config import TrainConfig
+from core.store import RunStore
+from core.worker import train_run
+from tests.browser import Server, set_number, wait_idle
+from tests.e2e.test_learner_path import ONE, ZERO, clear_canvas, prediction_after
+from tests.waiting import wait_until
+
+EPOCH = re.compile(r"As it is after epoch (\d+)")
+
+
+def section(page, heading: str):
+    """The column holding a panel, found by its heading."""
+    return page.locator("[data-testid='stColumn']", has=page.get_by_role("heading", name=heading)).last
+
+
+def first_layer_src(page) -> str:
+    return section(page, "What the first layer looks for").locator("img").first.get_attribute("src")
+
+
+def weight_columns(page) -> int:
+    """Epochs drawn in the weights' heatmap (the last Plotly chart on the page)."""
+    return page.locator(".js-plotly-plot").last.evaluate("el => (el.data && el.data[0].x.length) || 0")
+
+
+def shown_epoch(page) -> int:
+    return int(EPOCH.search(page.get_by_text(EPOCH).inner_text()).group(1))
+
+
+def test_inside_panels_change_each_epoch_survive_a_reload_and_replay_with_a_slider(server, page):
+    page.goto(f"{server.url}/train")
+    wait_idle(page)
+    set_number(page, "Hidden layers", 1)
+    set_number(page, "Layer 1 units", 64)
+    set_number(page, "Max epochs", 60)
+    set_number(page, "Early-stopping patience", 0)
+    set_number(page, "Training images", 4000)
+    page.get_by_role("button", name="Start training").click()
+
+    page.get_by_text(EPOCH).wait_for(timeout=90_000)
+    assert section(page, "Its guesses on 20 digits").locator("img").count() == 20
+    first = (shown_epoch(page), first_layer_src(page), weight_columns(page))
+    assert wait_until(lambda: shown_epoch(page) > first[0], timeout=60)
+    assert wait_until(lambda: first_layer_src(page) != first[1], timeout=10)  # the same rerun's picture...
+    assert wait_until(lambda: weight_columns(page) > first[2], timeout=10)  # ...and chart
+
+    page.reload()  # mid-run: the same run, its panels again
+    page.get_by_text(EPOCH).wait_for()
+    section(page, "What the first layer looks for").locator("img").first.wait_for()
+    assert section(page, "Its guesses on 20 digits").locator("img").count() == 20
+
+    page.get_by_role("button", name="Stop training").click()
+    page.get_by_text("Held-out test results").wait_for(timeout=60_000)
+    slider = page.get_by_role("slider")
+    slider.wait_for()
+    last = first_layer_src(page)
+    slider.focus()
+    page.keyboard.press("Home")  # back to before training
+    page.get_by_text(re.compile(r"of 20 right before training")).wait_for()
+    wait_idle(page)
+    assert first_layer_src(page) != last
+    assert "Traceback" not in server.log()
+
+
+def ring_centre(page) -> np.ndarray:
+    """Where the black ring is on the map as the browser shows it: the centre of its near-black pixels."""
+    picture = page.locator("[data-testid='stColumn']", has=page.get_by_text("Where your drawing lands")).locator("img")
+    rgb = np.asarray(Image.open(io.BytesIO(picture.last.screenshot())).convert("RGB")).astype(int)
+    rows, cols = np.nonzero(rgb.sum(axis=2) < 90)
+    assert rows.size > 20, "no ring on the map"
+    return np.array([cols.mean(), rows.mean()])
+
+
+def test_the_maps_ring_moves_when_the_drawing_changes(tmp_path, page):
+    store = RunStore(tmp_path / "runs")
+    run_id = store.create_run(TrainConfig(hidden_layers=(64,), epochs=3, train_limit=6_000, patience=0))
+    assert train_run(store, run_id, lambda event: None, lambda: False)["status"] == "completed"
+    server = Server(store.root, tmp_path / "server.log").start()
+    try:
+        page.goto(f"{server.url}/draw?run={run_id}")
+        page.get_by_text("it is empty").wait_for()
+        page.get_by_text("Each dot is one of 2,000 test digits").wait_for()
+        prediction_after(page, ONE)
+        page.get_by_text(re.compile("nearest to your drawing on the map")).wait_for()
+        wait_idle(page)
+        one = ring_centre(page)
+        clear_canvas(page)
+        prediction_after(page, ZERO)
+        wait_idle(page)
+        zero = ring_centre(page)
+        assert np.linalg.norm(one - zero) > 15, (one, zero)  # CSS pixels on a map about 300 across
+        assert "Traceback" not in server.log()
+    finally:
+        server.stop()

@@ -1,0 +1,156 @@
+"""Inside the network on the pages, through AppTest with real (tiny) training behind them: the Train page
+live and replayed, the Runs page, damaged snapshot files, and the Draw page's map before any drawing."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.config import TrainConfig
+from core.jobs import JobManager, shared_manager
+from core.store import RunStore
+from tests.waiting import wait_until
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TINY = TrainConfig(hidden_layers=(32,), epochs=2, train_limit=1_000, batch_size=100)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A completed two-epoch run (snapshots before training and after each epoch)."""
+    store = RunStore(tmp_path_factory.mktemp("runs"))
+    job = JobManager(store).submit(TINY)
+    assert job.wait(180) and job.status == "completed", job.error
+    return store, job.run_id
+
+
+def open_page(monkeypatch, root: Path, page: str, run_id: str | None = None) -> AppTest:
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(root))
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page(page)
+    if run_id:
+        app.query_params["run"] = run_id
+    return app.run()
+
+
+def headings(app: AppTest) -> list[str]:
+    return [m.value for m in app.markdown if m.value.startswith("####")]
+
+
+def first_layer_url(app: AppTest) -> str:
+    """The first-layer picture: the first image after its heading (its URL names its content)."""
+    return next(image for image in app.get("image") if image.proto.imgs[0].url.endswith(".png")).proto.imgs[0].url
+
+
+def guesses(app: AppTest) -> list[str]:
+    captions = [c for image in app.get("image") for c in image.captions if c and c[0] in "✓✗"]
+    return sorted(captions)
+
+
+def right_count(app: AppTest) -> str:
+    return next(c.value for c in app.caption if " of 20 right" in c.value)
+
+
+def weights_chart(app: AppTest) -> dict:
+    specs = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    return next(spec for spec in specs if "weight value" in json.dumps(spec["layout"]))
+
+
+def panels_state(app: AppTest) -> tuple:
+    return first_layer_url(app), right_count(app), len(weights_chart(app)["data"][0]["x"])
+
+
+INSIDE = [
+    "#### What the first layer looks for",
+    "#### Its guesses on 20 digits",
+    "#### How each layer's weights spread out",
+]
+
+
+def test_the_panels_show_while_it_trains_change_each_epoch_and_a_reload_finds_them(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    store = RunStore(root)
+    job = shared_manager(store).submit(TrainConfig(hidden_layers=(32,), epochs=60, train_limit=2_000, batch_size=50))
+    try:
+        assert wait_until(lambda: len(store.load_snapshots(job.run_id).epochs) >= 2, timeout=120)
+        app = open_page(monkeypatch, root, "pages/train.py", job.run_id)
+        assert not app.exception
+        assert [h for h in headings(app) if h in INSIDE] == INSIDE
+        assert len(guesses(app)) == 20
+        before = panels_state(app)
+        shown = len(store.load_snapshots(job.run_id).epochs)
+        assert wait_until(lambda: len(store.load_snapshots(job.run_id).epochs) >= shown + 2, timeout=120)
+        app.run()
+        after = panels_state(app)
+        assert after[0] != before[0]  # the first layer's weights changed
+        assert after[1] != before[1]  # "... right after epoch N", a later N
+        assert after[2] > before[2]  # a column more in the weights' heatmap
+
+        reloaded = open_page(monkeypatch, root, "pages/train.py", job.run_id)  # another tab, or a reload
+        assert [h for h in headings(reloaded) if h in INSIDE] == INSIDE
+        assert any(c.value.startswith("As it is after epoch") for c in reloaded.caption)
+    finally:
+        shared_manager(store).stop(job.run_id)
+        assert job.wait(60)
+
+
+def test_a_finished_run_replays_its_epochs_with_a_slider(finished, monkeypatch):
+    store, run_id = finished
+    app = open_page(monkeypatch, store.root, "pages/train.py", run_id)
+    assert not app.exception
+    slider = next(s for s in app.select_slider if s.label == "Epoch")
+    assert slider.options == ["0 (before training)", "1", "2"] and slider.value == 2
+    last = panels_state(app)
+    assert "after epoch 2" in last[1]
+    assert weights_chart(app)["layout"]["shapes"][0]["x0"] == 1.5  # the chosen epoch, outlined
+    slider.set_value(0).run()
+    start = panels_state(app)
+    assert start[0] != last[0] and "before training" in start[1]
+    assert weights_chart(app)["layout"]["shapes"][0]["x0"] == -0.5
+
+
+def test_the_change_since_the_start_shows_a_different_picture(finished, monkeypatch):
+    store, run_id = finished
+    app = open_page(monkeypatch, store.root, "pages/train.py", run_id)
+    weights = first_layer_url(app)
+    app.button_group[0].set_value("What training changed").run()
+    assert first_layer_url(app) != weights
+    assert any("the strokes it learned to look for" in c.value for c in app.caption)
+
+
+def test_the_runs_page_replays_a_runs_epochs_too(finished, monkeypatch):
+    store, run_id = finished
+    app = open_page(monkeypatch, store.root, "pages/runs.py")
+    assert not app.exception
+    assert [h for h in headings(app) if h in INSIDE] == INSIDE
+    next(s for s in app.select_slider if s.label == "Epoch").set_value(1).run()
+    assert "after epoch 1" in right_count(app)
+
+
+def test_damaged_snapshot_files_are_left_out_and_the_page_still_shows(finished, monkeypatch, tmp_path):
+    store, run_id = finished
+    root = tmp_path / "runs"
+    shutil.copytree(store.run_dir(run_id), root / run_id)
+    folder = RunStore(root).snapshots_folder(run_id)
+    (folder / "epoch-001.npz").write_bytes(b"not a snapshot")
+    (folder / "digits.npz").write_bytes((folder / "epoch-002.npz").read_bytes())  # a file of the wrong kind
+    app = open_page(monkeypatch, root, "pages/train.py", run_id)
+    assert not app.exception and not app.error
+    assert next(s for s in app.select_slider if s.label == "Epoch").options == ["0 (before training)", "2"]
+    assert any("cannot be read, so they are not shown" in c.value for c in app.caption)
+    for path in folder.iterdir():
+        path.write_bytes(b"\0" * 100)
+    app = open_page(monkeypatch, root, "pages/train.py", run_id)
+    assert not app.exception and "Held-out test results" in [s.value for s in app.subheader]
+    assert "Inside the network" not in [s.value for s in app.subheader]  # nothing readable: not shown
+
+
+def test_the_draw_page_shows_the_map_before_anything_is_drawn(finished, monkeypatch):
+    store, run_id = finished
+    app = open_page(monkeypatch, store.root, "pages/draw.py", run_id)
+    assert not app.exception and not app.error
+    assert "**Where your drawing lands**" in [m.value for m in app.markdown]
+    assert any(c.value.startswith("Each dot is one of 2,000 test digits") for c in app.caption)
+    assert any(image.proto.imgs[0].url.endswith(".png") for image in app.get("image"))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages._components import training_status_sidebar
+from pages._components import identity_sidebar, recognise_browser, training_status_sidebar
 from pages._streamlit_internals import route_every_page_through_app
 
 
@@ -19,7 +19,9 @@ def run() -> None:
         ]
     )
     with st.sidebar:
+        recognise_browser()
         training_status_sidebar(on_train_page=page.url_path == "train")
+        identity_sidebar()
     page.run()
 
 

@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     store.remove_leftovers()  # this process's start-up: files that killed workers left behind
     print(format_summary(config), flush=True)
-    manager = JobManager(store)
+    manager = JobManager(store, max_concurrent=1)  # one training: all the cores
     try:
         job = manager.submit(config, drawings)
     except StoreError as error:

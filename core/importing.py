@@ -690,8 +690,8 @@ def read_model(data: bytes, *, max_bytes: int | None = None) -> ModelArchive:
     return ModelArchive(config, weights)
 
 
-def import_model(data: bytes, filename: str, store: RunStore) -> str:
-    """Check, rebuild and evaluate an uploaded model, and store it as a new completed run.
+def import_model(data: bytes, filename: str, store: RunStore, owner: str | None = None, owner_name: str = "") -> str:
+    """Check, rebuild and evaluate an uploaded model, and store it as a new completed run (`owner`'s, if given).
 
     Returns the run id. On any refusal (ModelImportError) nothing is stored.
     """
@@ -715,7 +715,7 @@ def import_model(data: bytes, filename: str, store: RunStore) -> str:
     # Rebuilt by our own builder from the checked settings (the file's config is only ever data), and
     # written by a child process, so this server never imports TensorFlow (core.isolated).
     model = PlainModelFile(archive.config, archive.weights)
-    run_id = store.create_run(archive.config)
+    run_id = store.create_run(archive.config, owner=owner, owner_name=owner_name)
     try:
         try:
             store.save_model(run_id, model)

@@ -1,52 +1,72 @@
 """The training engine: jobs that run `model.fit` in the background, and the queue that runs them.
 
-A page starts a job with `JobManager.submit(config)` and returns at once. A
-thread per job runs a worker process (core.worker) that trains and persists
-each epoch and the best model to the RunStore; the thread streams the worker's
-batch and epoch events into a MetricsLog (core.progress) that any number of
-readers poll without blocking training. Keras is never imported here, so the
-app's own process stays light.
+A page starts a job with `JobManager.submit(config, owner)` and returns at once.
+The manager keeps one queue and runs up to `max_concurrent` jobs at once; a
+thread per job runs it through a backend (core.execution: a worker process on
+this machine, or a cluster) that trains and persists each epoch and the best
+model to the RunStore; the thread streams the batch and epoch events into a
+MetricsLog (core.progress) that any number of readers poll without blocking
+training. Keras is never imported here, so the app's own process stays light.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from pathlib import Path
 
 from core.config import TrainConfig
 from core.drawing_set import default_drawings_dir
 from core.drawings_record import DrawingsRecord
 from core.evaluation import MetricsError, RunMetrics
+from core.execution import (
+    Backend,
+    Execution,
+    LocalBackend,
+    backend_from_environment,
+    max_concurrent_from_environment,
+)
 from core.progress import MetricsLog, Progress
 from core.run_states import CANCELLED, FAILED, QUEUED, RUNNING
 from core.store import RunStore, StoreError
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
 
 class TrainingJob:
     """One training run: status, live metrics, stop, and the work itself.
 
-    Created by JobManager.submit; `run()` executes in a thread of the manager and
-    trains in a worker process.
-    Statuses: queued, running, completed, stopped (by the person; the best
-    model so far is saved), failed (see `error`), cancelled (stopped while queued).
+    Created by JobManager.submit; `run()` executes in a thread of the manager and trains through
+    the manager's backend (core.execution: a local worker process, or a cluster).
+    Statuses: queued, running, completed, stopped (by the person; the best model so far is saved),
+    failed (see `error`), interrupted (the cluster lost the machine training it), cancelled (stopped
+    while queued).
+
+    Args:
+        run_id, config, store: the run, as the store created it.
+        backend: where it trains (default: a worker process on this machine).
+        owner, owner_name: who started it (core.classroom), None and "" for nobody in particular.
+        max_concurrent: how many trainings share the backend's cores at most (sets its threads).
     """
 
-    def __init__(self, run_id: str, config: TrainConfig, store: RunStore):
+    def __init__(
+        self,
+        run_id: str,
+        config: TrainConfig,
+        store: RunStore,
+        backend: Backend | None = None,
+        owner: str | None = None,
+        owner_name: str = "",
+        max_concurrent: int = 1,
+    ):
         self.run_id = run_id
         self.config = config
         self.store = store
+        self.backend = backend or LocalBackend()
+        self.owner, self.owner_name = owner, owner_name
+        self.max_concurrent = max_concurrent
         self.log = MetricsLog()
         self.status = QUEUED
         self.created = time.time()
@@ -55,9 +75,10 @@ class TrainingJob:
         self.error: str | None = None
         self.stop_reason: str | None = None
         self.metrics: RunMetrics | None = None
+        self.threads: int | None = None  # TensorFlow threads the worker was given (from its begin event)
         self._stop = threading.Event()
         self._done = threading.Event()
-        self._worker: subprocess.Popen | None = None
+        self._execution: Execution | None = None
         # Called as the job ends, before anyone waiting on it wakes: the manager frees its slot here,
         # so a finished job is never still listed as active.
         self.on_finish: Callable[[TrainingJob], None] | None = None
@@ -66,7 +87,9 @@ class TrainingJob:
     def stop(self) -> None:
         """Ask training to end after the current batch; the best model so far is kept."""
         self._stop.set()
-        self._send_stop()
+        execution = self._execution
+        if execution is not None:
+            execution.stop()
 
     @property
     def stop_requested(self) -> bool:
@@ -79,6 +102,12 @@ class TrainingJob:
     @property
     def done(self) -> bool:
         return self._done.is_set()
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The local worker process training it now; None before, after, and on a cluster."""
+        execution = self._execution
+        return execution.pid if execution is not None else None
 
     def progress(self) -> Progress:
         epochs_done, step = self.log.position()
@@ -100,37 +129,24 @@ class TrainingJob:
         self._done.set()
 
     def run(self) -> None:
-        """Train in a worker process (core.worker) and mirror its events. Blocks; never raises."""
+        """Train through the backend and mirror its events. Blocks; never raises."""
         self.started = time.time()
         self.status = RUNNING
-        log_path = self.store.run_dir(self.run_id) / "worker.log"
         outcome = None
+        execution = self.backend.start(self.run_id, self.store, self.max_concurrent)
+        self._execution = execution
+        if self._stop.is_set():
+            execution.stop()
         try:
-            with open(log_path, "wb") as worker_log:
-                worker = subprocess.Popen(
-                    [sys.executable, "-m", "core.worker", self.run_id, "--runs-dir", str(self.store.root)],
-                    cwd=PROJECT_ROOT,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=worker_log,
-                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")},
-                    text=True,
-                    bufsize=1,
-                )
-                self._worker = worker
-                if self._stop.is_set():
-                    self._send_stop()
-                for line in worker.stdout:
-                    outcome = self._handle(json.loads(line)) or outcome
-                worker.wait()
+            for event in execution.events():
+                outcome = self._handle(event) or outcome
         except (OSError, ValueError) as error:
             log.exception("training run %s could not be run", self.run_id)
             outcome = {"status": FAILED, "error": f"{type(error).__name__}: {error}"}
         finally:
-            self._worker = None
-        if outcome is None:  # the worker died without a word: say so, from its log
-            outcome = {"status": FAILED, "error": "The training process ended unexpectedly. " + _last_line(log_path)}
-            self.store.update_status(self.run_id, status=FAILED, finished=time.time(), error=outcome["error"])
+            self._execution = None
+        if outcome is None:  # the training ended without a word: the backend says how, from what it knows
+            outcome = execution.ended_without_result()
         self.status = outcome["status"]
         self.stop_reason = outcome.get("stop_reason")
         self.error = outcome.get("error")
@@ -148,6 +164,7 @@ class TrainingJob:
             self.log.epoch(event)
         elif kind == "begin":
             self.log.begin(event["epochs"], event["steps"])
+            self.threads = event.get("threads")
         elif kind == "done":
             return event
         elif kind == "refused":
@@ -155,16 +172,7 @@ class TrainingJob:
             # so this job only reports the failure and writes nothing to the store.
             log.warning("training run %s was not started: %s", self.run_id, event["error"])
             return {"status": FAILED, "error": event["error"]}
-        return None
-
-    def _send_stop(self) -> None:
-        worker = self._worker
-        if worker is not None and worker.poll() is None:
-            try:
-                worker.stdin.write("stop\n")
-                worker.stdin.flush()
-            except (BrokenPipeError, OSError):
-                pass
+        return None  # checkpoint: the model is already in the store
 
 
 def _metrics(data: dict | None) -> RunMetrics | None:
@@ -178,41 +186,62 @@ def _metrics(data: dict | None) -> RunMetrics | None:
         return None
 
 
-def _last_line(path: Path) -> str:
-    try:
-        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    except OSError:
-        return ""
-    return lines[-1][:300] if lines else ""
-
-
 class JobManager:
-    """Runs at most `max_concurrent` jobs at once and queues the rest in order.
+    """Runs at most `max_concurrent` jobs at once and queues the rest in the order they came.
 
-    One manager per process and run store (see `shared_manager`), so every
-    browser session sees the same queue and can find a job again by run id.
-    Two trainings on two cores only slow each other: the default is one at a time.
+    One manager per process and run store (see `shared_manager`), so every browser session sees
+    the same queue and can find a job again by run id.
+
+    Args:
+        store: where runs are recorded.
+        max_concurrent: how many train at once; default: MNIST_MAX_CONCURRENT, else what the backend
+            suits (locally one per two cores: more at once only share the same cores).
+        keep_finished: finished jobs kept in memory for the pages (the store keeps every run).
+        backend: where trainings run (core.execution); default: worker processes on this machine.
     """
 
-    def __init__(self, store: RunStore, max_concurrent: int = 1, keep_finished: int = 20):
+    def __init__(
+        self,
+        store: RunStore,
+        max_concurrent: int | None = None,
+        keep_finished: int = 20,
+        backend: Backend | None = None,
+    ):
         self.store = store
-        self.max_concurrent = max_concurrent
+        self.backend = backend or LocalBackend()
+        self.max_concurrent = max_concurrent or max_concurrent_from_environment(self.backend.slots())
         self.keep_finished = keep_finished
         self._lock = threading.Lock()
         self._queue: deque[TrainingJob] = deque()
         self._running: dict[str, TrainingJob] = {}
         self._jobs: OrderedDict[str, TrainingJob] = OrderedDict()
 
-    def submit(self, config: TrainConfig, drawings: DrawingsRecord | None = None) -> TrainingJob:
-        """Record a new run, queue it, and start it if a slot is free. Returns at once.
+    def submit(
+        self,
+        config: TrainConfig,
+        drawings: DrawingsRecord | None = None,
+        owner: str | None = None,
+        owner_name: str = "",
+    ) -> TrainingJob:
+        """Record a new run (whose, if `owner` is given), queue it, and start it if a slot is free. Returns at once.
 
         `drawings` says where the drawings of a run that includes them are, and for a fine-tune its parent
         (core.teaching); without it such a run reads them from the folder beside the run store.
         """
         if config.include_drawings and drawings is None:
             drawings = DrawingsRecord(folder=str(default_drawings_dir(self.store.root)))
-        run_id = self.store.create_run(config, drawings if config.include_drawings else None)
-        job = TrainingJob(run_id, config, self.store)
+        run_id = self.store.create_run(
+            config, drawings if config.include_drawings else None, owner=owner, owner_name=owner_name
+        )
+        job = TrainingJob(
+            run_id,
+            config,
+            self.store,
+            backend=self.backend,
+            owner=owner,
+            owner_name=owner_name,
+            max_concurrent=self.max_concurrent,
+        )
         with self._lock:
             self._jobs[run_id] = job
             self._queue.append(job)
@@ -287,7 +316,8 @@ def shared_manager(store: RunStore | None = None) -> JobManager:
     """The process-wide JobManager for a run store (default: the configured runs folder).
 
     Creating it is this process's start-up for that store: temporary files that killed processes left
-    in runs no live process owns are removed then.
+    in runs no live process owns are removed then. Its backend and concurrency come from the
+    environment (MNIST_DASK_SCHEDULER, MNIST_MAX_CONCURRENT); ExecutionSetupError if they are unusable.
     """
     store = store or RunStore()
     key = str(store.root.resolve())
@@ -297,5 +327,5 @@ def shared_manager(store: RunStore | None = None) -> JobManager:
                 store.remove_leftovers()
             except StoreError as error:  # an unreadable store: the pages say so when they list it
                 log.warning("leftover files in %s were not removed: %s", store.root, error)
-            _managers[key] = JobManager(store)
+            _managers[key] = JobManager(store, backend=backend_from_environment())
         return _managers[key]

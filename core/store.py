@@ -2,7 +2,7 @@
 
     runs/<run id>/
         config.json     the TrainConfig
-        status.json     status, owning process, timestamps, stop reason, error, label
+        status.json     status, owning process, timestamps, stop reason, error, label, owner and their name
         history.jsonl   one line per finished epoch, flushed as it happens
         batches.jsonl   one line per finished epoch with that epoch's batch curve
         snapshots/      a look inside the network before training and after each epoch (core.snapshots)
@@ -10,6 +10,7 @@
         metrics.json    held-out test results, written once at the end
         drawings.json   with your drawings only: which of them it trained on (core.drawings_record)
         .lock           locked (flock) around every change of status.json
+    runs/classroom.json the class's display names (by owner) and whether the class view is shown
 
 When the app is hosted for a class, many processes (app servers, their workers,
 the command line) write to one store at once, so:
@@ -30,6 +31,7 @@ the command line) write to one store at once, so:
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import fcntl
 import json
@@ -46,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import snapshots
+from core.classroom import clean_name, is_clean_name, is_owner
 from core.config import ConfigError, TrainConfig
 from core.drawings_record import DrawingsRecord, RecordError
 from core.evaluation import MetricsError, RunMetrics
@@ -56,11 +59,21 @@ DEFAULT_RUNS_DIR = Path(__file__).resolve().parent.parent / "runs"
 _RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 
 LOCK_NAME = ".lock"
+CLASSROOM_FILE = "classroom.json"
+CLASSROOM_LOCK = ".classroom.lock"
 # What `write_bytes_atomic` and `save_model` name their temporary files; nothing else in a run matches.
 LEFTOVER_PATTERNS = (".*.tmp", ".model.*.tmp.keras", f"{snapshots.FOLDER}/.*.tmp")
 MAX_PID = 4_194_304  # Linux's highest possible pid (2**22); 0 and negatives signal process groups
 LATEST_TIME = 7_258_118_400.0  # 2200-01-01 in seconds since 1970: later "dates" are corrupt (and unplottable)
 _CREATE_ATTEMPTS = 100
+
+
+@dataclass(frozen=True)
+class Classroom:
+    """What runs/classroom.json holds: display names by owner, and whether Home shows the class view."""
+
+    names: dict[str, str] = dataclasses.field(default_factory=dict)
+    leaderboard: bool = True
 
 
 class StoreError(RuntimeError):
@@ -77,6 +90,8 @@ class RunInfo:
 
     A damaged run (status DAMAGED) has `problem` set to the reason, in words a learner can follow;
     its `config` is None when config.json is what is damaged, and it has no metrics.
+    `owner` is the hash of who started it (core.classroom), None for runs from before owners or the
+    command line; `owner_name` the display name they had then (or have set since).
     """
 
     run_id: str
@@ -91,6 +106,8 @@ class RunInfo:
     has_model: bool
     metrics: RunMetrics | None
     problem: str | None = None
+    owner: str | None = None
+    owner_name: str = ""
 
     @property
     def display_name(self) -> str:
@@ -312,6 +329,8 @@ _STATUS_FIELDS = {
     "stop_reason": (_optional(_text), "text", False),
     "error": (_optional(_text), "text", False),
     "label": (_text, "text", False),
+    "owner": (_optional(is_owner), "64 hexadecimal digits (a SHA-256)", False),
+    "owner_name": (is_clean_name, "a display name of at most 40 printable characters", False),
 }
 
 
@@ -349,7 +368,7 @@ def _check_config(data) -> TrainConfig:
         raise _Damaged(f"config.json: {error}") from None
 
 
-def _epoch_record(record) -> bool:
+def is_epoch_record(record) -> bool:
     """A history line the charts can draw: a finite epoch, and numbers (NaN too) for the metrics it has."""
     return (
         isinstance(record, dict)
@@ -358,7 +377,7 @@ def _epoch_record(record) -> bool:
     )
 
 
-def _batch_record(record) -> bool:
+def is_batch_record(record) -> bool:
     return (
         isinstance(record, dict)
         and _number(record.get("epoch"))
@@ -368,7 +387,7 @@ def _batch_record(record) -> bool:
 
 
 def _batches_line(line) -> bool:
-    return isinstance(line, list) and all(map(_batch_record, line))
+    return isinstance(line, list) and all(map(is_batch_record, line))
 
 
 def _is_file(path: Path) -> bool:
@@ -458,13 +477,23 @@ class RunStore:
             raise StoreError(f"Run {folder.name} is damaged ({damage}); it can only be deleted.") from None
 
     # --- writing -------------------------------------------------------
-    def create_run(self, config: TrainConfig, drawings: DrawingsRecord | None = None) -> str:
+    def create_run(
+        self,
+        config: TrainConfig,
+        drawings: DrawingsRecord | None = None,
+        owner: str | None = None,
+        owner_name: str = "",
+    ) -> str:
         """Make a new run folder holding its config (and, to train on your drawings, where they are), queued
         and owned by this process.
 
+        `owner` (a hash, see core.classroom) and `owner_name` say whose run it is; None for nobody's.
         The id is taken by creating its folder, which fails if another process made it first;
         then another id is drawn. So this never touches, or removes, a folder it did not make.
         """
+        if owner is not None and not is_owner(owner):
+            raise ValueError("owner must be 64 hexadecimal digits (core.classroom makes them)")
+        whose = {"owner": owner, "owner_name": clean_name(owner_name)} if owner is not None else {}
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -487,7 +516,9 @@ class RunStore:
                 write_json_atomic(folder / "config.json", config.to_dict())
                 if drawings is not None:
                     write_json_atomic(folder / "drawings.json", drawings.to_dict())
-                write_json_atomic(folder / "status.json", {"status": QUEUED, "created": time.time(), **_this_process()})
+                write_json_atomic(
+                    folder / "status.json", {"status": QUEUED, "created": time.time(), **_this_process(), **whose}
+                )
         except (OSError, StoreError) as error:
             shutil.rmtree(folder, ignore_errors=True)  # ours: made just above
             if isinstance(error, StoreError):
@@ -567,6 +598,21 @@ class RunStore:
         except OSError as error:
             raise _save_error("a look inside the network", error) from error
 
+    def save_model_bytes(self, run_id: str, data: bytes) -> Path:
+        """Save a model that arrived as the bytes of a .keras file (from a training elsewhere), atomically.
+
+        StoreError if it is not one: a .keras file is a zip archive. What is inside is checked by whoever
+        reads it (core.inference reads it as data).
+        """
+        if not isinstance(data, bytes) or not data.startswith(b"PK\x03\x04"):
+            raise StoreError(f"The model sent for run {run_id} is not a .keras file; it was not saved.")
+        path = self.run_dir(run_id) / "model.keras"
+        try:
+            write_bytes_atomic(path, data)
+        except OSError as error:
+            raise _save_error("the model", error) from error
+        return path
+
     def save_metrics(self, run_id: str, metrics: RunMetrics) -> None:
         try:
             write_json_atomic(self.run_dir(run_id) / "metrics.json", metrics.to_dict())
@@ -581,6 +627,71 @@ class RunStore:
 
     def set_label(self, run_id: str, label: str) -> None:
         self.update_status(run_id, label=str(label).strip()[:80])
+
+    def runs_of(self, owner: str) -> list[str]:
+        """The ids of the runs `owner` started (damaged ones too, where their owner can still be read)."""
+        return [run.run_id for run in self.list_runs() if run.owner == owner]
+
+    # --- the class: display names and the class view ---------------------
+    @contextmanager
+    def _classroom_locked(self) -> Iterator[dict]:
+        """The class file's content, to change in place; written back atomically under its lock."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.root / CLASSROOM_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise _save_error("the class settings", error) from error
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            classroom = self.classroom()
+            data = {"names": dict(classroom.names), "leaderboard": classroom.leaderboard}
+            yield data
+            try:
+                write_json_atomic(self.root / CLASSROOM_FILE, data)
+            except OSError as error:
+                raise _save_error("the class settings", error) from error
+        finally:
+            os.close(fd)
+
+    def classroom(self) -> Classroom:
+        """The class's display names and settings; defaults for whatever is missing or not what this app writes."""
+        try:
+            data = _read_json(self.root, CLASSROOM_FILE, required=False)
+        except _Damaged:
+            data = None
+        if not isinstance(data, dict):
+            return Classroom()
+        names = data.get("names")
+        names = names if isinstance(names, dict) else {}
+        kept = {owner: name for owner, name in names.items() if is_owner(owner) and is_clean_name(name) and name}
+        leaderboard = data.get("leaderboard")
+        return Classroom(names=kept, leaderboard=leaderboard if isinstance(leaderboard, bool) else True)
+
+    def set_person_name(self, owner: str, name: str) -> str:
+        """Set the display name of `owner` for their future runs and on every run they have; returns it cleaned.
+
+        "" removes it (they are shown by a placeholder again). A run that cannot be changed (being
+        deleted, damaged) keeps its old name.
+        """
+        if not is_owner(owner):
+            raise ValueError("owner must be 64 hexadecimal digits (core.classroom makes them)")
+        name = clean_name(name)
+        with self._classroom_locked() as data:
+            if name:
+                data["names"][owner] = name
+            else:
+                data["names"].pop(owner, None)
+        for run_id in self.runs_of(owner):
+            try:
+                self.update_status(run_id, owner_name=name)
+            except StoreError:
+                continue
+        return name
+
+    def show_class_view(self, shown: bool) -> None:
+        """Switch the class view (each person's best, on Home) on or off for everyone."""
+        with self._classroom_locked() as data:
+            data["leaderboard"] = bool(shown)
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run for good; a damaged run can always go.
@@ -639,7 +750,7 @@ class RunStore:
             raise StoreError(f"Run {run_id} cannot be used: {damage}.") from None
 
     def load_history(self, run_id: str) -> list[dict]:
-        return _read_jsonl(self.run_dir(run_id) / "history.jsonl", _epoch_record)
+        return _read_jsonl(self.run_dir(run_id) / "history.jsonl", is_epoch_record)
 
     def load_batches(self, run_id: str) -> list[dict]:
         return [b for epoch in _read_jsonl(self.run_dir(run_id) / "batches.jsonl", _batches_line) for b in epoch]
@@ -734,6 +845,8 @@ class RunStore:
             label=status.get("label", ""),
             has_model=_is_file(folder / "model.keras"),
             metrics=metrics,
+            owner=status.get("owner"),
+            owner_name=status.get("owner_name", ""),
         )
 
     @staticmethod
@@ -747,6 +860,8 @@ class RunStore:
             except OSError:
                 created = 0.0
         label = status.get("label")
+        owner = status.get("owner")
+        owner_name = status.get("owner_name")
         return RunInfo(
             run_id=folder.name,
             config=config,
@@ -760,4 +875,6 @@ class RunStore:
             has_model=_is_file(folder / "model.keras"),
             metrics=None,
             problem=problem,
+            owner=owner if is_owner(owner) else None,  # who may delete it: its owner, if that much can be read
+            owner_name=owner_name if is_clean_name(owner_name) else "",
         )

@@ -6,11 +6,13 @@ rerun would compete with training for the GIL. In its own process, training
 runs at full speed, its memory is returned when it ends, and a crash cannot
 take the app down.
 
-    python -m core.worker RUN_ID --runs-dir PATH
+    python -m core.worker RUN_ID --runs-dir PATH [--threads N]
 
 claims the run (only a queued run can be claimed, and only once), reads its
-config from the store, trains, and writes one JSON event per line to stdout:
-begin, batch, epoch, then done. If the run is not its to train (another worker
+config from the store, trains with N TensorFlow threads (its share of the
+machine when several train at once; default: TensorFlow's own choice), and
+writes one JSON event per line to stdout: begin, batch, epoch (and checkpoint
+after each new best model is saved), then done. If the run is not its to train (another worker
 claimed it first, or it was cancelled or deleted), the only event is refused,
 and the run's files are left as they are. A line "stop" on stdin ends
 training after the current batch; stdin closing (the app died) ends the
@@ -42,14 +44,14 @@ REFUSED_EXIT = 4  # the run was not this worker's to train (see ClaimError)
 class Recorder:
     """Keeps the current epoch's batches and persists each finished epoch; forwards all to `emit`."""
 
-    def __init__(self, store: RunStore, run_id: str, emit: Callable[[dict], None]):
-        self.store, self.run_id, self.emit = store, run_id, emit
+    def __init__(self, store: RunStore, run_id: str, emit: Callable[[dict], None], threads: int | None = None):
+        self.store, self.run_id, self.emit, self.threads = store, run_id, emit, threads
         self.started = time.time()
         self.epochs: list[dict] = []
         self._batches: list[dict] = []
 
     def begin(self, epochs: int, steps_per_epoch: int) -> None:
-        self.emit({"event": "begin", "epochs": epochs, "steps": steps_per_epoch})
+        self.emit({"event": "begin", "epochs": epochs, "steps": steps_per_epoch, "threads": self.threads})
 
     def batch(self, record: dict) -> None:
         self._batches.append(record)
@@ -62,19 +64,30 @@ class Recorder:
         self._batches = []
         self.emit({"event": "epoch", **record})
 
+    def checkpoint(self, epoch: int) -> None:
+        """The best model so far (from `epoch`, counted from 1) is now saved in the store."""
+        self.emit({"event": "checkpoint", "epoch": epoch})
 
-def train_run(store: RunStore, run_id: str, emit: Callable[[dict], None], should_stop: Callable[[], bool]) -> dict:
+
+def train_run(
+    store: RunStore,
+    run_id: str,
+    emit: Callable[[dict], None],
+    should_stop: Callable[[], bool],
+    threads: int | None = None,
+) -> dict:
     """Train one stored run to its end and record the outcome in the store.
 
+    `threads`: TensorFlow's threads for this training (None: TensorFlow's own choice, the whole machine).
     Returns the final status fields (status, stop_reason, error, metrics).
     Never raises for a training failure: it is recorded as status "failed".
     Raises ClaimError, having written nothing, if the run is not queued (another worker has it).
     """
     store.claim(run_id)
-    recorder = Recorder(store, run_id, emit)
+    recorder = Recorder(store, run_id, emit, threads)
     outcome: dict = {"status": FAILED, "stop_reason": None, "error": None, "metrics": None}
     try:
-        outcome.update(_train(store, run_id, recorder, should_stop))
+        outcome.update(_train(store, run_id, recorder, should_stop, threads))
     except Exception as error:  # recorded for the person; the traceback goes to the worker log
         import traceback
 
@@ -90,12 +103,17 @@ def train_run(store: RunStore, run_id: str, emit: Callable[[dict], None], should
     return outcome
 
 
-def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callable[[], bool]) -> dict:
+def _train(
+    store: RunStore, run_id: str, recorder: Recorder, should_stop: Callable[[], bool], threads: int | None
+) -> dict:
+    from core.throughput import limit_threads, steps_per_execution
+
+    if threads:
+        limit_threads(threads)  # before TensorFlow runs anything: its pools are sized once
     import keras
 
     from core.callbacks import BestModelCheckpoint, StreamingCallback
     from core.model import build_model, export_model, set_dense_weights
-    from core.throughput import steps_per_execution
 
     config = store.load_config(run_id)
     data = split_mnist(bundled_mnist(), validation_size=config.validation_size, train_limit=config.train_limit)
@@ -114,10 +132,15 @@ def _train(store: RunStore, run_id: str, recorder: Recorder, should_stop: Callab
     early = keras.callbacks.EarlyStopping(
         monitor=MONITOR, mode="max", patience=config.patience or config.epochs, restore_best_weights=True
     )
+
+    def save_checkpoint(model) -> None:
+        store.save_model(run_id, export_model(model, config))
+        recorder.checkpoint(len(recorder.epochs))
+
     callbacks = [
         StreamingCallback(recorder, should_stop=should_stop),
         _snapshot_callback(store, run_id, data),
-        BestModelCheckpoint(lambda m: store.save_model(run_id, export_model(m, config)), monitor=MONITOR),
+        BestModelCheckpoint(lambda m: save_checkpoint(m), monitor=MONITOR),
         early,
     ]
     if config.reduce_lr:
@@ -204,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.worker")
     parser.add_argument("run_id")
     parser.add_argument("--runs-dir", required=True)
+    parser.add_argument("--threads", type=int, default=None, help="TensorFlow threads (default: all cores)")
     args = parser.parse_args(argv)
 
     # Events get their own copy of stdout; anything else printing (TensorFlow, Keras) goes to stderr.
@@ -218,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     threading.Thread(target=_watch_stdin, args=(stop,), daemon=True).start()
     try:
-        outcome = train_run(RunStore(args.runs_dir), args.run_id, emit, stop.is_set)
+        outcome = train_run(RunStore(args.runs_dir), args.run_id, emit, stop.is_set, threads=args.threads)
     except ClaimError as error:
         # Not this worker's run: training it too would mix two trainings' files, and marking it failed
         # would overwrite the status of the worker that has it. Say why and leave.

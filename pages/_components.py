@@ -6,18 +6,32 @@ pages when app.py lists them.
 
 from __future__ import annotations
 
+import secrets
+
 import numpy as np
 import streamlit as st
 
 from core import figures
+from core.classroom import (
+    ClassroomConfigError,
+    ClassroomSettings,
+    Person,
+    account_owner,
+    browser_owner,
+    is_browser_token,
+    may_change,
+    placeholder_name,
+    refusal,
+)
 from core.data import bundled_mnist
 from core.drawing_set import DrawingScan, DrawingSet, DrawingSetError, default_drawings_dir
 from core.drawings_record import DrawingsRecord
 from core.evaluation import RunMetrics
+from core.execution import ExecutionSetupError
 from core.inference import Classifier, ModelLoadError
 from core.jobs import JobManager, TrainingJob, shared_manager
 from core.progress import format_duration, progress_line
-from core.run_states import IMPORTED, LOOKS, RUNNING, stop_reason_text
+from core.run_states import IMPORTED, LOOKS, QUEUED, RUNNING, stop_reason_text
 from core.store import RunInfo, RunStore, StoreError, is_run_id
 from core.teaching import (
     FINE_TUNE_EPOCHS,
@@ -31,6 +45,30 @@ from core.teaching import (
 from pages._streamlit_internals import route_every_page_through_app
 
 route_every_page_through_app()
+
+OWNER_COOKIE = "mnist_trainer_owner"
+# Runs in the page (components v2): the browser's token from its cookie (or localStorage), or a new random one,
+# kept in both for a year and handed to the app. crypto.getRandomValues works on plain http too (a class's LAN).
+_IDENTITY_JS = r"""
+export default function ({ setStateValue }) {
+  const name = "__COOKIE__";
+  const valid = (t) => typeof t === "string" && /^[A-Za-z0-9_-]{22,64}$/.test(t);
+  const cookie = document.cookie.split("; ").find((c) => c.startsWith(name + "="));
+  let token = cookie ? decodeURIComponent(cookie.slice(name.length + 1)) : null;
+  if (!valid(token)) {
+    try { token = window.localStorage.getItem(name); } catch (e) { token = null; }
+  }
+  if (!valid(token)) {
+    const bytes = new Uint8Array(24);
+    window.crypto.getRandomValues(bytes);
+    token = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  document.cookie = name + "=" + token + "; path=/; max-age=31536000; SameSite=Strict";
+  try { window.localStorage.setItem(name, token); } catch (e) {}
+  setStateValue("token", token);
+}
+""".replace("__COOKIE__", OWNER_COOKIE)
+_browser_identity = st.components.v2.component("browser_identity", js=_IDENTITY_JS)
 
 
 def status_badge(status: str) -> str:
@@ -54,7 +92,124 @@ def usable_runs() -> list[RunInfo]:
 
 
 def job_manager() -> JobManager:
-    return shared_manager(run_store())
+    try:
+        return shared_manager(run_store())
+    except ExecutionSetupError as error:  # the server's environment variables: the host has to fix them
+        st.error(f"Training is not set up right on this server: {error}", icon=":material/error:")
+        st.stop()
+
+
+# --- who is looking: owners, the teacher ---------------------------------------------------------
+
+
+def classroom_settings() -> ClassroomSettings:
+    """The `[classroom]` (and `[auth]`) part of .streamlit/secrets.toml; defaults when there is no such file."""
+    try:
+        found = st.secrets.to_dict() if st.secrets.load_if_toml_exists() else {}
+        return ClassroomSettings.from_secrets(found)
+    except ClassroomConfigError as error:
+        st.error(f"The class settings in secrets.toml cannot be used: {error}", icon=":material/error:")
+        st.stop()
+
+
+def recognise_browser() -> None:
+    """Learn this browser's token once per session: from its cookie, or from the identity component.
+
+    Called by app.py on every page, before the page runs. The token is the browser's secret: it never goes
+    into a URL, onto a page or into the store (only its hash does, as the owner).
+    """
+    if is_browser_token(st.context.cookies.get(OWNER_COOKIE)) or "browser_token" in st.session_state:
+        return
+    token = _browser_identity(key="browser_identity", on_token_change=lambda: None).get("token")
+    if is_browser_token(token):
+        st.session_state["browser_token"] = token
+
+
+def _browser_token() -> str:
+    """The cookie sent when the page was opened; else what the component said; else this tab's own, until it says."""
+    token = st.context.cookies.get(OWNER_COOKIE)
+    if is_browser_token(token):
+        return token
+    token = st.session_state.get("browser_token")
+    if is_browser_token(token):
+        return token
+    # A browser that keeps nothing (or has not answered yet, for an instant on the first visit): this tab.
+    return st.session_state.setdefault("tab_token", secrets.token_urlsafe(24))
+
+
+def current_person() -> Person:
+    """Who is looking: their signed-in account where the class signs in (st.login), else their browser."""
+    settings = classroom_settings()
+    teacher = bool(st.session_state.get("teacher"))
+    if settings.login:
+        if not st.user.get("is_logged_in"):
+            return Person(owner=None, name="", teacher=teacher)
+        email = st.user.get("email")
+        account = email or st.user.get("sub") or ""
+        owner = account_owner(account)
+        name = run_store().classroom().names.get(owner) or st.user.get("name") or email or placeholder_name(owner)
+        return Person(owner=owner, name=str(name)[:40], teacher=teacher or settings.is_teacher_account(email))
+    owner = browser_owner(_browser_token())
+    name = run_store().classroom().names.get(owner) or placeholder_name(owner)
+    return Person(owner=owner, name=name, teacher=teacher)
+
+
+def owner_label(owner: str | None, owner_name: str) -> str:
+    """How a run's owner is shown: their name, a placeholder, or that it is nobody's."""
+    return owner_name or (placeholder_name(owner) if owner else "nobody (command line or older)")
+
+
+def may_change_run(person: Person, owner: str | None) -> bool:
+    return may_change(person, owner, classroom_settings())
+
+
+def refusal_text(action: str, owner: str | None, owner_name: str) -> str:
+    return refusal(action, owner_label(owner, owner_name) if owner else "", classroom_settings())
+
+
+def identity_sidebar() -> None:
+    """On every page: who you are here (your name, which you can change), and the teacher's or the class's sign-in."""
+    settings = classroom_settings()
+    person = current_person()
+    st.caption("YOU")
+    if settings.login and not st.user.get("is_logged_in"):
+        st.caption("Sign in to train and to own your runs; you can look at everything without.")
+        st.button("Sign in", icon=":material/login:", on_click=st.login, key="sign_in")
+    else:
+        with st.popover(person.name or "You", icon=":material/person:"):
+            your_name_form(person)
+        if settings.login:
+            st.button("Sign out", icon=":material/logout:", on_click=st.logout, key="sign_out")
+    if person.teacher:
+        st.caption("Teacher: you can stop, relabel and delete every run.")
+        if settings.teacher_password and st.button("Leave teacher mode", key="leave_teacher"):
+            st.session_state["teacher"] = False
+            st.rerun()
+    elif settings.teacher_password:
+        with st.popover("Teacher", icon=":material/school:"):
+            teacher_sign_in(settings)
+
+
+def your_name_form(person: Person) -> None:
+    with st.form("your_name", border=False):
+        name = st.text_input("Your name", value=person.name, max_chars=40, help="Others see it beside your runs.")
+        if st.form_submit_button("Save name"):
+            try:
+                run_store().set_person_name(person.owner, name)
+            except StoreError as error:
+                st.error(str(error), icon=":material/error:")
+            else:
+                st.rerun()
+
+
+def teacher_sign_in(settings: ClassroomSettings) -> None:
+    with st.form("teacher_sign_in", border=False):
+        attempt = st.text_input("Teacher password", type="password")
+        if st.form_submit_button("Sign in as teacher"):
+            if settings.password_matches(attempt):
+                st.session_state["teacher"] = True
+                st.rerun()
+            st.error("That is not the teacher password.", icon=":material/key_off:")
 
 
 def progress_text(job: TrainingJob) -> str:
@@ -85,18 +240,22 @@ def training_status_sidebar(on_train_page: bool) -> None:
 
 
 def _training_status() -> None:
+    """What trains now (with whose it is) and how many wait; your own queued run's place, if you have one."""
     manager = job_manager()
     active = manager.active()
     st.caption("TRAINING")
     if not active:
         st.caption("Nothing is training right now.")
         return
-    for job in active:
-        name = job.config.shape_label()
-        if job.status == RUNNING:
-            st.progress(job.progress().fraction, text=f"{name} · {progress_text(job)}")
-        else:
-            st.caption(f"{name} · waiting, {manager.jobs_ahead(job.run_id)} ahead")
+    running = [job for job in active if job.status == RUNNING]
+    waiting = [job for job in active if job.status == QUEUED]
+    for job in running:
+        name = f"{job.config.shape_label()} · {owner_label(job.owner, job.owner_name)}" if job.owner else ""
+        st.progress(job.progress().fraction, text=f"{name or job.config.shape_label()} · {progress_text(job)}")
+    if waiting:
+        mine = [job for job in waiting if job.owner is not None and job.owner == current_person().owner]
+        yours = f" Yours: {manager.jobs_ahead(mine[0].run_id)} ahead." if mine else ""
+        st.caption(f"{len(waiting)} waiting.{yours}")
     st.page_link(
         "pages/train.py", label="Watch it", icon=":material/monitoring:", query_params={"run": active[0].run_id}
     )
@@ -296,7 +455,8 @@ def fine_tune_button(run: RunInfo, key: str) -> None:
     ):
         record = DrawingsRecord(folder=str(scan.folder), parent=run.run_id)
         try:
-            job = job_manager().submit(fine_tune_config(run.config), record)
+            person = current_person()
+            job = job_manager().submit(fine_tune_config(run.config), record, owner=person.owner, owner_name=person.name)
         except StoreError as error:
             st.error(str(error), icon=":material/error:")
             return

@@ -1,9 +1,46 @@
-"""Home: what this app is, the three steps, and the best model so far."""
+"""Home: what this app is, the three steps, the best model so far, and the class's best per person."""
 
+import pandas as pd
 import streamlit as st
 
-from core.store import best_run
-from pages._components import usable_runs
+from core.classroom import class_leaderboard
+from core.store import StoreError, best_run
+from pages._components import current_person, run_store, usable_runs
+
+
+def class_view(runs: list) -> None:
+    """Each person's best held-out test accuracy and the network that reached it; the teacher can switch it off."""
+    person, classroom = current_person(), run_store().classroom()
+    if person.teacher:
+        shown = st.toggle("Show the class view to everyone", value=classroom.leaderboard, key="class_view_shown")
+        if shown != classroom.leaderboard:
+            try:
+                run_store().show_class_view(shown)
+            except StoreError as error:
+                st.error(str(error), icon=":material/error:")
+    elif not classroom.leaderboard:
+        return
+    board = class_leaderboard(runs, classroom.names)
+    if not board:
+        return
+    st.subheader("The class so far")
+    st.caption("Each person's best model trained here, by its accuracy on the 10,000 held-out test images.")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "person": [("★ " if entry.owner == person.owner else "") + entry.name for entry in board],
+                "best test accuracy": [entry.test_accuracy for entry in board],
+                "network": [entry.network for entry in board],
+                "runs": [entry.runs for entry in board],
+                "run": [entry.run_id for entry in board],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        key="class_view",
+        column_config={"best test accuracy": st.column_config.NumberColumn(format="percent")},
+    )
+
 
 st.title("Learn how a neural network learns")
 st.markdown(
@@ -53,3 +90,4 @@ else:
         "No trained model yet. Start on the **Train** page: the default network trains in about a minute.",
         icon=":material/lightbulb:",
     )
+class_view(runs)

@@ -10,9 +10,13 @@ from core.progress import format_duration
 from core.run_states import ACTIVE_STATUSES, DAMAGED
 from core.store import StoreError
 from pages._components import (
+    current_person,
     drawing_score,
     fine_tune_button,
     job_manager,
+    may_change_run,
+    owner_label,
+    refusal_text,
     run_results,
     run_store,
     scan_drawings,
@@ -23,14 +27,20 @@ from pages._components import (
 from pages._inside_network import inside_network
 
 store, manager = run_store(), job_manager()
+person = current_person()
 
 
 def delete_button(run, container, key: str, disabled: bool = False, help: str | None = None) -> None:
-    """Delete, after a confirmation; the store itself refuses a run that a live process trains."""
+    """Delete, after a confirmation, for the run's owner and the teacher; the store refuses a run that a live
+    process trains."""
+    if not may_change_run(person, run.owner):
+        disabled, help = True, refusal_text("delete", run.owner, run.owner_name)
     with container.popover("Delete run", icon=":material/delete:", disabled=disabled, help=help):
         st.write(f"Delete `{run.display_name}` and its model for good?")
         if st.button("Yes, delete it", type="primary", key=key):
             try:
+                if not may_change_run(person, run.owner):
+                    raise StoreError(refusal_text("delete", run.owner, run.owner_name))
                 if manager.is_active(run.run_id):
                     raise StoreError("It is training; stop it first.")
                 store.delete_run(run.run_id)
@@ -49,7 +59,7 @@ def import_section() -> None:
         upload = st.file_uploader("Model file", type=["keras"], key="upload")
         if upload is not None and st.button("Import", icon=":material/upload:"):
             try:
-                new_run = import_model(upload.getvalue(), upload.name, store)
+                new_run = import_model(upload.getvalue(), upload.name, store, person.owner, person.name)
             except (ModelImportError, StoreError) as error:
                 st.error(str(error), icon=":material/error:")
             else:
@@ -75,6 +85,7 @@ def row(run, drawings) -> dict:
     score = drawing_score(run, drawings)
     return {
         "label": run.label,
+        "owner": owner_label(run.owner, run.owner_name),
         "when": pd.Timestamp(run.created, unit="s"),
         "status": run.status,
         "network": config.shape_label(),
@@ -94,17 +105,20 @@ def row(run, drawings) -> dict:
 
 
 def runs_table(runs: list) -> None:
-    """Every run in a table whose label column can be edited."""
+    """Every run in a table whose label column can be edited, in the rows of runs you may change."""
     drawings = scan_drawings()
     table = pd.DataFrame([row(run, drawings) for run in runs])
+    version = st.session_state.setdefault("runs_table_version", 0)
     edited = st.data_editor(
         table,
         hide_index=True,
         width="stretch",
-        key="runs_table",
+        key=f"runs_table_{version}",
         disabled=[c for c in table.columns if c != "label"],
         column_config={
-            "label": st.column_config.TextColumn(help="Your name for the run; edit it here."),
+            "label": st.column_config.TextColumn(
+                help="A name for the run; edit it here. Only the run's owner (or the teacher) can change it."
+            ),
             "when": st.column_config.DatetimeColumn(format="D MMM, HH:mm"),
             "best val. accuracy": st.column_config.NumberColumn(format="percent"),
             "test accuracy": st.column_config.NumberColumn(format="percent"),
@@ -114,12 +128,35 @@ def runs_table(runs: list) -> None:
             "parameters": st.column_config.NumberColumn(format="localized"),
         },
     )
+    refused = []
     for run, before, after in zip(runs, table["label"], edited["label"]):
         if (after or "") != (before or ""):
+            if not may_change_run(person, run.owner):
+                refused.append(f"`{run.run_id}`: {refusal_text('relabel', run.owner, run.owner_name)}")
+                continue
             try:
                 store.set_label(run.run_id, str(after or ""))
             except StoreError as error:
                 st.warning(f"The label was not saved: {error}", icon=":material/warning:")
+    if refused:  # put the table back as it was, and say why after the rerun that does it
+        st.session_state["runs_table_version"] = version + 1
+        st.session_state["runs_refused"] = refused
+        st.rerun()
+    for message in st.session_state.pop("runs_refused", []):
+        st.warning(f"The label was not changed. {message}", icon=":material/lock:")
+
+
+def owner_filter(runs: list) -> list:
+    """ "Mine" or "everyone": whose runs the page lists (everyone can look at, compare and draw with every run)."""
+    shown = st.segmented_control(
+        "Show runs of", ["everyone", "mine"], default="everyone", key="runs_of", label_visibility="collapsed"
+    )
+    if shown != "mine":
+        return runs
+    mine = [run for run in runs if person.owner is not None and run.owner == person.owner]
+    if not mine:
+        st.info("You have no runs yet. Train one on the Train page.", icon=":material/info:")
+    return mine
 
 
 def comparison(runs: list) -> None:
@@ -211,6 +248,9 @@ if damaged:
 if not runs:
     st.info(f"No {'other ' * bool(damaged)}runs yet. Train one on the Train page.", icon=":material/info:")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.stop()
+runs = owner_filter(runs)
+if not runs:
     st.stop()
 runs_table(runs)
 comparison(runs)

@@ -11,9 +11,13 @@ from core.run_states import ACTIVE_STATUSES, FAILED, INTERRUPTED, QUEUED
 from core.store import StoreError
 from core.teaching import split_for_training
 from pages._components import (
+    current_person,
     fine_tune_button,
     job_manager,
+    may_change_run,
+    owner_label,
     progress_text,
+    refusal_text,
     run_results,
     run_store,
     scan_drawings,
@@ -156,6 +160,7 @@ def live_training(run_id: str, polling: bool) -> None:
         return
     st.markdown(f"#### Run `{run_id}` {status_badge(job.status)}")
     st.caption(job.config.summary())
+    whose_run(job.owner, job.owner_name)
     if job.status == QUEUED:
         st.info(
             f"Waiting: {manager.jobs_ahead(run_id)} ahead in the queue. It starts on its own; "
@@ -164,16 +169,31 @@ def live_training(run_id: str, polling: bool) -> None:
         )
     else:
         st.progress(job.progress().fraction, text=progress_text(job))
+    stop_button(job)
+    batches, epochs = job.log.snapshot()
+    training_charts(batches, epochs, job.config.epochs, key="live", live=True)
+
+
+def whose_run(owner: str | None, owner_name: str) -> None:
+    """Whose run this is (as plain text: a name is whatever its owner typed)."""
+    if owner is not None:
+        st.text(f"Started by {owner_label(owner, owner_name)}")
+
+
+def stop_button(job) -> None:
+    """Stop, for the run's owner and the teacher; everyone else sees why not. Checked again on the click."""
+    allowed = may_change_run(current_person(), job.owner)
     if st.button(
         "Stop training",
         icon=":material/stop:",
         key="stop",
-        disabled=job.stop_requested,
-        help="Ends training after the current batch and keeps the best model so far.",
+        disabled=job.stop_requested or not allowed,
+        help="Ends training after the current batch and keeps the best model so far."
+        if allowed
+        else refusal_text("stop", job.owner, job.owner_name),
     ):
-        manager.stop(run_id)
-    batches, epochs = job.log.snapshot()
-    training_charts(batches, epochs, job.config.epochs, key="live", live=True)
+        if may_change_run(current_person(), job.owner):
+            manager.stop(job.run_id)
 
 
 def live_inside(run_id: str) -> None:
@@ -191,6 +211,7 @@ def finished_run(run_id: str) -> None:
         return
     st.markdown(f"#### Run `{run_id}` {status_badge(info.status)}")
     st.caption(info.config.summary())
+    whose_run(info.owner, info.owner_name)
     if info.status == FAILED:
         st.error(
             f"Training failed: {info.error}\n\nCheck the settings, free some disk space if the message "
@@ -199,7 +220,7 @@ def finished_run(run_id: str) -> None:
         )
     elif info.status == INTERRUPTED:
         st.warning(
-            "This run was interrupted (the server stopped while it trained). Its curves up to then are "
+            f"This run was interrupted ({interruption(info.error)}). Its curves up to then are "
             "below" + (", and its best model so far is saved." if info.has_model else "."),
             icon=":material/power_off:",
         )
@@ -217,26 +238,34 @@ def finished_run(run_id: str) -> None:
     st.fragment(inside_network)(run_id, info.config, live=False, key="train")
 
 
+def interruption(error: str | None) -> str:
+    """Why a run was interrupted: what the engine recorded (a cluster's lost machine), else the server stopping."""
+    return error.rstrip(".") if error else "the server stopped while it trained"
+
+
 def start_button(config: TrainConfig | None, shown_job) -> None:
     """Start, or queue behind the trainings already running; one active run per browser tab."""
     started = st.session_state.setdefault("started_runs", set())
     own_run_active = shown_job is not None and shown_job.status in ACTIVE_STATUSES and shown_job.run_id in started
+    person = current_person()
     help_text = (
         "Fix the highlighted setting first."
         if config is None
         else "Your run is still training: stop it or let it finish first."
         if own_run_active
+        else "Sign in first (in the sidebar), so that the run is yours."
+        if not person.can_train
         else None
     )
     if st.button(
         "Start training",
         type="primary",
         icon=":material/play_arrow:",
-        disabled=config is None or own_run_active,
+        disabled=config is None or own_run_active or not person.can_train,
         help=help_text,
     ):
         try:
-            job = manager.submit(config)
+            job = manager.submit(config, owner=person.owner, owner_name=person.name)
         except StoreError as error:
             st.error(str(error), icon=":material/error:")
         else:

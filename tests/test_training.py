@@ -114,7 +114,7 @@ def test_a_crashed_worker_fails_the_run_with_a_message(store, tiny_config):
 
     job = JobManager(store).submit(tiny_config.replace(epochs=50, batch_size=10, train_limit=5_000))
     assert wait_until(lambda: len(job.log.snapshot()[0]) >= 5)
-    os.kill(job._worker.pid, signal.SIGKILL)
+    os.kill(job.worker_pid, signal.SIGKILL)
     assert job.wait(60)
     assert job.status == "failed" and "ended unexpectedly" in job.error
     assert store.info(job.run_id).status == "failed"

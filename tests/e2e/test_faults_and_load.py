@@ -88,9 +88,9 @@ def test_kills_at_any_moment_never_leave_a_listed_model_that_does_not_load(tmp_p
                 hidden_layers=(64,), epochs=200, patience=0, train_limit=100, batch_size=100, validation_size=1_000
             )
         )
-        assert wait_until(lambda job=job: job._worker is not None and job.log.snapshot()[1], timeout=60)
+        assert wait_until(lambda job=job: job.worker_pid is not None and job.log.snapshot()[1], timeout=60)
         time.sleep(delay - 4.0)
-        os.kill(job._worker.pid, signal.SIGKILL)
+        os.kill(job.worker_pid, signal.SIGKILL)
         assert job.wait(30)
     for run in store.list_runs():
         assert run.problem is None

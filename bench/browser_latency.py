@@ -2,7 +2,8 @@
 
 Visits every page once (Home, Train, Runs, Draw), then draws the same "1"
 several times (clearing in between) and reports the p50, p95 and worst time
-from releasing the mouse to the prediction text appearing, and the server
+from releasing the mouse to the prediction text appearing (as the test sees it,
+and on the browser's own clock, without the test's polling), and the server
 process's resident memory at the end: what a host pays for the app itself,
 trainings aside (they run in worker processes).
 
@@ -68,7 +69,7 @@ def measure(runs_dir: Path, repeats: int = 12) -> dict:
                     wait_idle(page)
                 canvas = page.locator("canvas.upper-canvas")
                 canvas.wait_for(timeout=60_000)
-                times, after_send = [], []
+                times, on_page, after_send = [], [], []
                 for _ in range(repeats + 1):
                     page.get_by_text("it is empty").wait_for(timeout=30_000)
                     box = canvas.bounding_box()
@@ -80,20 +81,22 @@ def measure(runs_dir: Path, repeats: int = 12) -> dict:
                     page.get_by_text(re.compile(r"^Prediction: \d")).wait_for(timeout=30_000)
                     times.append(time.perf_counter() - released)
                     marks = page.evaluate("() => window.__latency")
-                    after_send.append(
-                        (marks["shown"] - marks["sent"]) / 1000 if marks["sent"] and marks["shown"] else np.nan
-                    )
+                    shown = marks["shown"] or np.nan
+                    on_page.append((shown - marks["up"]) / 1000)
+                    after_send.append((shown - (marks["sent"] or np.nan)) / 1000)
                     page.get_by_role("button", name="Reset canvas & history").click()
                 resident = resident_mb(server.process.pid)
                 browser.close()
         finally:
             server.stop()
     ms = np.asarray(times[1:]) * 1000  # the first includes loading the model
-    sent = np.asarray(after_send[1:]) * 1000
+    page_ms, sent = np.asarray(on_page[1:]) * 1000, np.asarray(after_send[1:]) * 1000
     return {
         "median_ms": float(np.median(ms)),
         "p95_ms": float(np.percentile(ms, 95)),
         "max_ms": float(ms.max()),
+        "page_median_ms": float(np.nanmedian(page_ms)),
+        "page_p95_ms": float(np.nanpercentile(page_ms, 95)),
         "after_send_median_ms": float(np.nanmedian(sent)),
         "after_send_p95_ms": float(np.nanpercentile(sent, 95)),
         "repeats": repeats,
@@ -116,6 +119,10 @@ def main() -> None:
     print(
         f"mouse-up to prediction: p50 {result['median_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms, "
         f"worst {result['max_ms']:.0f} ms over {result['repeats']} drawings"
+    )
+    print(
+        f"on the browser's clock (no polling by the test): p50 {result['page_median_ms']:.0f} ms, "
+        f"p95 {result['page_p95_ms']:.0f} ms"
     )
     print(
         f"of which after the canvas sent the drawing: p50 {result['after_send_median_ms']:.0f} ms, "

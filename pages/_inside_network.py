@@ -2,16 +2,19 @@
 
 Shared by the Train page (live while a run trains; with an epoch slider once it has ended) and the
 Runs page. The panels read the run's snapshots (core.snapshots: checked, a bad file is left out),
-cached by the folder's stamp, so a poll that finds no new epoch reads no file. The first layer and
-the guesses are small pictures drawn here; re-sent unchanged, the browser neither fetches nor
-redraws them, and the weights' chart is only redrawn when its data changes: between epochs the
-browser has next to nothing to do.
+cached by the folder's stamp, so a poll that finds no new epoch reads no file; the pictures and
+the chart are cached by their content too, so such a poll costs the server a few milliseconds. The
+first layer and the guesses are small pictures drawn here; re-sent unchanged, the browser neither
+fetches nor redraws them, and the weights' chart is only redrawn when its data changes: between
+epochs the browser has next to nothing to do.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from core import figures, pictures, snapshots
@@ -33,6 +36,30 @@ def _series(folder: str, stamp: tuple) -> SnapshotSeries:
 def load_series(run_id: str) -> SnapshotSeries:
     folder = run_store().snapshots_folder(run_id)
     return _series(str(folder), snapshots.stamp(folder))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def weight_grid_png(weights: np.ndarray) -> tuple[bytes, int]:
+    """The first layer's picture as PNG bytes and its on-screen width, drawn once per content."""
+    grid = pictures.weight_grid(weights, columns=6)
+    return pictures.png(grid), pictures.shown_width(grid)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def guess_tiles_png(images: np.ndarray, right: np.ndarray) -> list[bytes]:
+    return [pictures.png(pictures.digit_tile(image, ok)) for image, ok in zip(images, right)]
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def weights_figure(
+    folder: str, stamp: tuple, hidden_layers: tuple[int, ...], max_epoch: int | None, marked: int | None
+) -> go.Figure:
+    """The weights' heatmaps, built once per state of the snapshots (Plotly takes a tenth of a second or more to
+    build them). Shared and never changed: st.plotly_chart only reads a figure."""
+    series = _series(folder, stamp).of_network(hidden_layers)
+    layers = snapshots.common_histograms(series)
+    names = snapshots.layer_names(len(layers), hidden_layers)
+    return figures.weight_histograms(series.epochs, layers, names, max_epoch=max_epoch, marked_epoch=marked)
 
 
 def when(epoch: int) -> str:
@@ -66,7 +93,8 @@ def first_layer_panel(series: SnapshotSeries, snapshot: Snapshot, units: int, ke
             "Red pixels make it fire, blue ones hold it back, white ones do not matter: random noise at first, "
             "strokes as it learns."
         )
-    show_picture(pictures.weight_grid(weights, columns=6))
+    data, width = weight_grid_png(np.asarray(weights))
+    show_picture(data, width=width)
     which = "Each" if shown == units else f"The first {shown} of its {units:,} neurons: each"
     st.caption(
         f"{which} square is one neuron of the first hidden layer, its 784 incoming weights laid out like the "
@@ -83,7 +111,7 @@ def guesses_panel(series: SnapshotSeries, snapshot: Snapshot) -> None:
     labels = series.digits.labels
     guesses, confidences = snapshot.guesses, snapshot.confidences
     right = guesses == labels
-    tiles = [pictures.digit_tile(image, ok) for image, ok in zip(series.digits.images, right)]
+    tiles = guess_tiles_png(series.digits.images, right)
     captions = [
         f"{'✓' if ok else '✗'} {guess} · {confidence:.0%}" for ok, guess, confidence in zip(right, guesses, confidences)
     ]
@@ -97,21 +125,17 @@ def guesses_panel(series: SnapshotSeries, snapshot: Snapshot) -> None:
     )
 
 
-def weights_panel(series: SnapshotSeries, config: TrainConfig, marked: int | None, live: bool, key: str) -> None:
-    layers = snapshots.common_histograms(series)
-    names = snapshots.layer_names(len(layers), config.hidden_layers)
+def weights_panel(run_id: str, config: TrainConfig, marked: int | None, live: bool, key: str) -> None:
     st.markdown("#### How each layer's weights spread out")
     st.caption(
         "One column per epoch; the darker a cell, the more of the layer's weights have that value. They start in "
         "a narrow random band, and training pulls some far from zero: the connections the network relies on."
     )
-    st.plotly_chart(
-        figures.weight_histograms(
-            series.epochs, layers, names, max_epoch=config.epochs if live else None, marked_epoch=marked
-        ),
-        key=f"{key}-weights",
-        config={"displayModeBar": False, "staticPlot": live},
+    folder = run_store().snapshots_folder(run_id)
+    figure = weights_figure(
+        str(folder), snapshots.stamp(folder), config.hidden_layers, config.epochs if live else None, marked
     )
+    st.plotly_chart(figure, key=f"{key}-weights", config={"displayModeBar": False, "staticPlot": live})
 
 
 def inside_network(run_id: str, config: TrainConfig, live: bool, key: str) -> None:
@@ -146,4 +170,4 @@ def inside_network(run_id: str, config: TrainConfig, live: bool, key: str) -> No
         first_layer_panel(series, snapshot, config.hidden_layers[0], key)
     with right:
         guesses_panel(series, snapshot)
-    weights_panel(series, config, None if live else snapshot.epoch, live, key)
+    weights_panel(run_id, config, None if live else snapshot.epoch, live, key)

@@ -14,7 +14,13 @@ from PIL import Image
 from core.pictures import png, shown_width
 
 
-def show_picture(picture: np.ndarray | Image.Image, caption: str | None = None, width: int | None = None) -> None:
-    """One picture drawn at core.pictures.HIDPI times its size, shown sharp at `width` (default: half its pixels)."""
+def show_picture(
+    picture: np.ndarray | Image.Image | bytes, caption: str | None = None, width: int | None = None
+) -> None:
+    """One picture drawn at core.pictures.HIDPI times its size, shown sharp at `width` (default: half its pixels).
+
+    PNG bytes (a picture encoded once and cached) need their `width`.
+    """
+    data = picture if isinstance(picture, bytes) else png(picture)
     with st.container(width=width or shown_width(picture)):
-        st.image(png(picture), caption=caption, width="stretch", output_format="PNG")
+        st.image(data, caption=caption, width="stretch", output_format="PNG")

@@ -14,7 +14,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import browser_latency, drawn_digits, fast_mode, handwriting, inference_latency, matmul_bound, page_overhead
+from bench import (
+    browser_latency,
+    concurrency,
+    drawn_digits,
+    fast_mode,
+    handwriting,
+    inference_latency,
+    matmul_bound,
+    page_overhead,
+)
 from bench.timing import durations_of_records, median_or_none
 from core.config import TrainConfig
 from core.jobs import JobManager
@@ -67,6 +76,7 @@ def main() -> None:
         taught = handwriting.measure(store=RunStore(runs), before=trained["run_id"])
         fast = fast_mode.measure()
         shutil.rmtree(runs, ignore_errors=True)
+    together = concurrency.measure()
     rows = [
         (
             "training engine, no page open, vs plain `model.fit` (median epoch, default model)",
@@ -135,6 +145,13 @@ def main() -> None:
             f"fast mode ({fast['policy']}) vs float32: median epoch",
             f"{fast['fast_epoch_s']:.2f} s vs {fast['float32_epoch_s']:.2f} s: {fast['speedup']:.2f}x; test accuracy "
             f"{fast['fast_accuracy']:.2%} vs {fast['float32_accuracy']:.2%}",
+        ),
+        (
+            f"{together['trainings']} small trainings ({together['network']}, {together['epochs']} epochs): "
+            "one at a time vs two at once (MNIST_MAX_CONCURRENT)",
+            f"total {together['one_at_a_time']['total_s']:.0f} s vs {together['two_at_once']['total_s']:.0f} s "
+            f"({together['total_ratio']:.2f}x); median epoch {together['one_at_a_time']['median_epoch_s']:.2f} s vs "
+            f"{together['two_at_once']['median_epoch_s']:.2f} s ({together['epoch_ratio']:.2f}x)",
         ),
     ]
     print(f"Benchmarks, {time.strftime('%Y-%m-%d')}, {machine()} ({time.time() - started:.0f} s)\n")

@@ -8,8 +8,9 @@ relabel or delete it. An owner is kept in a run's status.json as a hash, never a
   an address people share.
 - With Streamlit's `st.login` configured, a person is their signed-in account.
 
-The teacher is whoever knows the teacher password, or signs in with an account listed as a teacher's;
-both come from the `[classroom]` table of `.streamlit/secrets.toml` (see `ClassroomSettings`).
+The teacher is whoever signs in with the teacher password (that browser stays the teacher's until it leaves
+teacher mode or the password changes), or signs in with an account listed as a teacher's; both come from the
+`[classroom]` table of `.streamlit/secrets.toml` (see `ClassroomSettings`).
 Runs that have no owner (trained before owners existed, or from the command line) can be changed by
 anyone while no teacher is configured, and only by the teacher once one is.
 
@@ -87,7 +88,7 @@ class ClassroomSettings:
     """The classroom part of `.streamlit/secrets.toml`, checked.
 
         [classroom]
-        teacher_password = "a long phrase"          # whoever types it is the teacher, until the tab closes
+        teacher_password = "a long phrase"          # a browser that signs in with it is the teacher's
         teachers = ["teacher@school.example"]        # signed-in accounts (with [auth]) that are the teacher
 
     Args:
@@ -138,6 +139,17 @@ class ClassroomSettings:
 
     def is_teacher_account(self, email: str | None) -> bool:
         return isinstance(email, str) and email.strip().lower() in self.teachers
+
+    def teacher_mark(self, owner: str) -> str | None:
+        """What the store keeps for a browser that signed in with the teacher password: an HMAC of its owner keyed
+        by the password, so the browser stays the teacher's across reloads until the password changes."""
+        if not self.teacher_password:
+            return None
+        return hmac.new(self.teacher_password.encode(), owner.encode(), hashlib.sha256).hexdigest()
+
+    def is_teacher_mark(self, owner: str | None, mark: str | None) -> bool:
+        expected = self.teacher_mark(owner) if owner else None
+        return bool(expected and isinstance(mark, str) and hmac.compare_digest(expected, mark))
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,12 @@ One training, from this app's process to a Dask worker and back:
       the final status into the run store: the one record
       Stop sets Event "<name>-stop"  ────────────────────────>  "stop" on the worker's stdin
 
-Lost machines: when no event has come for POLL_SECONDS, the app asks the scheduler whether the Dask worker
-that took the training is still there, and whether the task has ended. Gone, or ended without a result:
-the run ends *interrupted*, with the history and the best model that had come back. Dask reschedules a
-task whose worker died; the retry finds "<name>-started" set and returns at once, so a training never
-silently starts again from scratch somewhere else.
+The app collects what came back every LISTEN_SECONDS without waiting on the scheduler (a Queue.get that
+times out logs an error there). Lost machines: when nothing has come for POLL_SECONDS, the app asks the
+scheduler whether the Dask worker that took the training (its address and scratch folder) is still there.
+Gone, or the task failed: the run ends *interrupted*, with the history and the best model that had come
+back. Dask reschedules a task whose worker died; the retry finds "<name>-started" set and returns at once,
+so a training never silently starts again from scratch somewhere else.
 
 The app's process imports `distributed` only here, and never TensorFlow.
 """
@@ -46,7 +47,7 @@ from core.throughput import available_cores
 
 log = logging.getLogger(__name__)
 
-LISTEN_SECONDS = 0.1  # how often the app collects the events that came back (the Train page polls every 0.5 s)
+LISTEN_SECONDS = 0.2  # how often the app collects what came back (the Train page polls every 0.5 s)
 POLL_SECONDS = 1.0  # with no event for this long, check that the training's worker is still there
 CONNECT_SECONDS = 10
 MAX_MODEL_BYTES = 400 * 2**20  # above the largest network the form allows (334 MB as saved)

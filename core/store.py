@@ -10,7 +10,7 @@
         metrics.json    held-out test results, written once at the end
         drawings.json   with your drawings only: which of them it trained on (core.drawings_record)
         .lock           locked (flock) around every change of status.json
-    runs/classroom.json the class's display names (by owner) and whether the class view is shown
+    runs/classroom.json the class's display names (by owner), whether the class view is shown, the teacher's browsers
 
 When the app is hosted for a class, many processes (app servers, their workers,
 the command line) write to one store at once, so:
@@ -74,6 +74,7 @@ class Classroom:
 
     names: dict[str, str] = dataclasses.field(default_factory=dict)
     leaderboard: bool = True
+    teachers: dict[str, str] = dataclasses.field(default_factory=dict)  # owner: mark (core.classroom.teacher_mark)
 
 
 class StoreError(RuntimeError):
@@ -644,7 +645,11 @@ class RunStore:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             classroom = self.classroom()
-            data = {"names": dict(classroom.names), "leaderboard": classroom.leaderboard}
+            data = {
+                "names": dict(classroom.names),
+                "leaderboard": classroom.leaderboard,
+                "teachers": dict(classroom.teachers),
+            }
             yield data
             try:
                 write_json_atomic(self.root / CLASSROOM_FILE, data)
@@ -665,7 +670,10 @@ class RunStore:
         names = names if isinstance(names, dict) else {}
         kept = {owner: name for owner, name in names.items() if is_owner(owner) and is_clean_name(name) and name}
         leaderboard = data.get("leaderboard")
-        return Classroom(names=kept, leaderboard=leaderboard if isinstance(leaderboard, bool) else True)
+        teachers = data.get("teachers")
+        teachers = teachers if isinstance(teachers, dict) else {}
+        marks = {owner: mark for owner, mark in teachers.items() if is_owner(owner) and is_owner(mark)}
+        return Classroom(names=kept, leaderboard=leaderboard if isinstance(leaderboard, bool) else True, teachers=marks)
 
     def set_person_name(self, owner: str, name: str) -> str:
         """Set the display name of `owner` for their future runs and on every run they have; returns it cleaned.
@@ -687,6 +695,16 @@ class RunStore:
             except StoreError:
                 continue
         return name
+
+    def remember_teacher(self, owner: str, mark: str | None) -> None:
+        """Keep `owner` as the teacher's (with the mark that proves it, core.classroom), or forget it (None)."""
+        if not is_owner(owner) or not (mark is None or is_owner(mark)):
+            raise ValueError("owner and mark must be 64 hexadecimal digits (core.classroom makes them)")
+        with self._classroom_locked() as data:
+            if mark is None:
+                data["teachers"].pop(owner, None)
+            else:
+                data["teachers"][owner] = mark
 
     def show_class_view(self, shown: bool) -> None:
         """Switch the class view (each person's best, on Home) on or off for everyone."""

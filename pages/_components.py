@@ -18,6 +18,7 @@ from core.classroom import (
     Person,
     account_owner,
     browser_owner,
+    clean_name,
     is_browser_token,
     may_change,
     placeholder_name,
@@ -138,20 +139,23 @@ def _browser_token() -> str:
 
 
 def current_person() -> Person:
-    """Who is looking: their signed-in account where the class signs in (st.login), else their browser."""
+    """Who is looking: their signed-in account where the class signs in (st.login), else their browser.
+
+    The teacher: a signed-in account listed in secrets.toml, or a browser that signed in with the teacher password.
+    """
     settings = classroom_settings()
-    teacher = bool(st.session_state.get("teacher"))
+    classroom = run_store().classroom()
     if settings.login:
         if not st.user.get("is_logged_in"):
-            return Person(owner=None, name="", teacher=teacher)
+            return Person(owner=None, name="")
         email = st.user.get("email")
-        account = email or st.user.get("sub") or ""
-        owner = account_owner(account)
-        name = run_store().classroom().names.get(owner) or st.user.get("name") or email or placeholder_name(owner)
-        return Person(owner=owner, name=str(name)[:40], teacher=teacher or settings.is_teacher_account(email))
+        owner = account_owner(email or st.user.get("sub") or "")
+        name = classroom.names.get(owner) or clean_name(st.user.get("name") or email) or placeholder_name(owner)
+        teacher = settings.is_teacher_account(email) or settings.is_teacher_mark(owner, classroom.teachers.get(owner))
+        return Person(owner=owner, name=name, teacher=teacher)
     owner = browser_owner(_browser_token())
-    name = run_store().classroom().names.get(owner) or placeholder_name(owner)
-    return Person(owner=owner, name=name, teacher=teacher)
+    name = classroom.names.get(owner) or placeholder_name(owner)
+    return Person(owner=owner, name=name, teacher=settings.is_teacher_mark(owner, classroom.teachers.get(owner)))
 
 
 def owner_label(owner: str | None, owner_name: str) -> str:
@@ -182,17 +186,23 @@ def identity_sidebar() -> None:
             st.button("Sign out", icon=":material/logout:", on_click=st.logout, key="sign_out")
     if person.teacher:
         st.caption("Teacher: you can stop, relabel and delete every run.")
-        if settings.teacher_password and st.button("Leave teacher mode", key="leave_teacher"):
-            st.session_state["teacher"] = False
+        if person.owner in run_store().classroom().teachers and st.button("Leave teacher mode", key="leave_teacher"):
+            run_store().remember_teacher(person.owner, None)
             st.rerun()
-    elif settings.teacher_password:
+    elif settings.teacher_password and person.owner is not None:
         with st.popover("Teacher", icon=":material/school:"):
-            teacher_sign_in(settings)
+            teacher_sign_in(settings, person)
 
 
 def your_name_form(person: Person) -> None:
     with st.form("your_name", border=False):
-        name = st.text_input("Your name", value=person.name, max_chars=40, help="Others see it beside your runs.")
+        name = st.text_input(
+            "Your name",
+            value=person.name,
+            max_chars=40,
+            help="Others see it beside your runs.",
+            key=f"your_name_{person.owner[:12]}",  # one field per person: the first visit starts as the tab
+        )
         if st.form_submit_button("Save name"):
             try:
                 run_store().set_person_name(person.owner, name)
@@ -202,14 +212,20 @@ def your_name_form(person: Person) -> None:
                 st.rerun()
 
 
-def teacher_sign_in(settings: ClassroomSettings) -> None:
+def teacher_sign_in(settings: ClassroomSettings, person: Person) -> None:
+    """The teacher password makes this browser (or account) the teacher's, kept in the store across reloads."""
     with st.form("teacher_sign_in", border=False):
         attempt = st.text_input("Teacher password", type="password")
         if st.form_submit_button("Sign in as teacher"):
             if settings.password_matches(attempt):
-                st.session_state["teacher"] = True
-                st.rerun()
-            st.error("That is not the teacher password.", icon=":material/key_off:")
+                try:
+                    run_store().remember_teacher(person.owner, settings.teacher_mark(person.owner))
+                except StoreError as error:
+                    st.error(str(error), icon=":material/error:")
+                else:
+                    st.rerun()
+            else:
+                st.error("That is not the teacher password.", icon=":material/key_off:")
 
 
 def progress_text(job: TrainingJob) -> str:
@@ -217,12 +233,13 @@ def progress_text(job: TrainingJob) -> str:
 
 
 def train_page_run_id() -> str | None:
-    """The run the Train page shows: from the URL (survives a reload), else the newest active one."""
+    """The run the Train page shows: from the URL (survives a reload), else your own active one, if any."""
     run_id = st.query_params.get("run")
     if run_id and is_run_id(run_id):
         return run_id
-    active = job_manager().active()
-    return active[0].run_id if active else None
+    owner = current_person().owner
+    yours = [job for job in job_manager().active() if owner is not None and job.owner == owner]
+    return yours[0].run_id if yours else None
 
 
 def training_status_sidebar(on_train_page: bool) -> None:
@@ -252,12 +269,18 @@ def _training_status() -> None:
     for job in running:
         name = f"{job.config.shape_label()} · {owner_label(job.owner, job.owner_name)}" if job.owner else ""
         st.progress(job.progress().fraction, text=f"{name or job.config.shape_label()} · {progress_text(job)}")
+    owner = current_person().owner
+    mine = [job for job in active if owner is not None and job.owner == owner]
     if waiting:
-        mine = [job for job in waiting if job.owner is not None and job.owner == current_person().owner]
-        yours = f" Yours: {manager.jobs_ahead(mine[0].run_id)} ahead." if mine else ""
+        queued = [job for job in mine if job.status == QUEUED]
+        yours = f" Yours: {manager.jobs_ahead(queued[0].run_id)} ahead." if queued else ""
         st.caption(f"{len(waiting)} waiting.{yours}")
+    watched = (mine or active)[0]
     st.page_link(
-        "pages/train.py", label="Watch it", icon=":material/monitoring:", query_params={"run": active[0].run_id}
+        "pages/train.py",
+        label="Watch yours" if mine else "Watch it",
+        icon=":material/monitoring:",
+        query_params={"run": watched.run_id},
     )
 
 

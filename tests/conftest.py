@@ -9,6 +9,9 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# One training at a time, whatever the machine's cores, unless a test says otherwise: tests of the queue (and the
+# servers they start, which inherit this) then behave the same on 2 cores and on 64.
+os.environ.setdefault("MNIST_MAX_CONCURRENT", "1")
 
 from core.config import TrainConfig  # noqa: E402
 from core.store import RunStore  # noqa: E402

@@ -19,6 +19,7 @@ from pages._components import (
     training_charts,
     upscale,
 )
+from pages._live_chart import live_training_curves
 
 SECTIONS = {"Network": 2, "Learning": 3, "Data": 2}  # form sections and their columns
 POLL_SECONDS = 0.5
@@ -150,7 +151,7 @@ def live_training(run_id: str, polling: bool) -> None:
     ):
         manager.stop(run_id)
     batches, epochs = job.log.snapshot()
-    training_charts(batches, epochs, job.config.epochs, key="live", live=True)
+    live_training_curves(run_id, batches, epochs, job.config.epochs)
 
 
 def finished_run(run_id: str) -> None:

@@ -28,7 +28,7 @@ class StreamingCallback(keras.callbacks.Callback):
     """Send every batch's and every epoch's metrics to `sink` while `fit` runs.
 
     Batch records are what Keras reports: running means since the start of the
-    epoch, tagged with the fractional epoch (`epoch + (step + 1) / steps`) so
+    epoch, tagged with the fractional epoch (`epoch + steps done / steps`) so
     they line up with the epoch markers on one axis.
 
     Args:
@@ -57,10 +57,13 @@ class StreamingCallback(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
+        # With several steps per execution, Keras names the last call of an epoch as if it ran them all
+        # (step 115 of 94): it ran to the epoch's end, so that is where its record goes.
+        step = min(batch + 1, self._steps)
         self.sink.batch(
             {
-                "epoch": self._epoch + (batch + 1) / self._steps,
-                "step": batch + 1,
+                "epoch": self._epoch + step / self._steps,
+                "step": step,
                 "loss": float(logs.get("loss", float("nan"))),
                 "accuracy": float(logs.get("accuracy", float("nan"))),
             }

@@ -7,77 +7,82 @@ import plotly.graph_objects as go
 
 TRAIN_COLOUR = "#4C78A8"
 VALIDATION_COLOUR = "#F58518"
-MAX_BATCH_POINTS = 400  # a smooth curve; more points cost the browser CPU that training needs
+MAX_BATCH_POINTS = 400  # per-batch points across the epoch axis: a smooth curve that costs the browser little
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=320, legend=dict(orientation="h", y=-0.2))
 METRIC_TITLES = {"loss": "Loss (lower is better)", "accuracy": "Accuracy (higher is better)"}
+# The traces of `training_curves`, in order: (panel's metric, records drawn, the record's key, legend name).
+# The live chart (core/live_curves.py) appends to them by this position.
+CURVE_TRACES = (
+    ("loss", "batches", "loss", "training, per batch"),
+    ("loss", "epochs", "loss", "training, per epoch"),
+    ("loss", "epochs", "val_loss", "validation, per epoch"),
+    ("accuracy", "batches", "accuracy", "training, per batch"),
+    ("accuracy", "epochs", "accuracy", "training, per epoch"),
+    ("accuracy", "epochs", "val_accuracy", "validation, per epoch"),
+)
+CURVES_HEIGHT = 360  # pixels
 
 
-def thin(records: list[dict], most: int = MAX_BATCH_POINTS) -> list[dict]:
-    """Every k-th record (always keeping the last) so a long run stays quick to draw."""
-    if len(records) <= most:
-        return records
-    step = -(-len(records) // most)
-    return records[::step] + ([records[-1]] if (len(records) - 1) % step else [])
+def epoch_axis_end(epochs: list[dict], max_epochs: int | None) -> float:
+    """Where the curves' epoch axis ends: the planned epochs, or the last one run if that is further."""
+    return max(max_epochs or 1, epochs[-1]["epoch"] if epochs else 1)
+
+
+def starts_a_point(batches: list[dict], index: int, axis_end: float) -> bool:
+    """Whether batch record `index` is drawn: the first record in each of MAX_BATCH_POINTS equal slices of the
+    epoch axis (0 to `axis_end` epochs). It depends on this record and the one before only, so a live chart
+    that appends the records as they come draws the same points as the finished chart drawn at once."""
+    if index == 0:
+        return True
+    slice_of = lambda record: int(record["epoch"] * MAX_BATCH_POINTS / axis_end)
+    return slice_of(batches[index]) != slice_of(batches[index - 1])
+
+
+def curve_points(batches: list[dict], epochs: list[dict]) -> list[tuple[list, list]]:
+    """(x, y) of each trace of CURVE_TRACES, in order, from the batch records to draw and the epoch records."""
+    records = {"batches": batches, "epochs": epochs}
+    return [
+        ([r["epoch"] for r in records[kind] if key in r], [r[key] for r in records[kind] if key in r])
+        for _, kind, key, _ in CURVE_TRACES
+    ]
 
 
 def training_curves(batches: list[dict], epochs: list[dict], max_epochs: int | None = None) -> go.Figure:
     """Loss and accuracy against (fractional) epochs, side by side in one figure.
 
     Each panel has the per-batch running mean (thin line) and the per-epoch training and validation
-    values (markers). One figure, not two: the browser redraws it twice a second during training,
-    and each figure redrawn costs about as much as its points.
+    values (markers). One figure, not two: one layout for the browser to draw.
     """
     from plotly.subplots import make_subplots
 
     figure = make_subplots(
         rows=1, cols=2, subplot_titles=[METRIC_TITLES["loss"], METRIC_TITLES["accuracy"]], horizontal_spacing=0.08
     )
-    shown = thin(batches)
-    for col, metric in ((1, "loss"), (2, "accuracy")):
+    axis_end = epoch_axis_end(epochs, max_epochs)
+    drawn = [b for i, b in enumerate(batches) if starts_a_point(batches, i, axis_end)]
+    for (metric, kind, _, name), (x, y) in zip(CURVE_TRACES, curve_points(drawn, epochs)):
+        col = 1 if metric == "loss" else 2
+        if kind == "batches":
+            style = dict(mode="lines", line=dict(color=TRAIN_COLOUR, width=1), opacity=0.45)
+            hover = "epoch %{x:.2f}: %{y:.4f}<extra></extra>"
+        else:
+            colour = VALIDATION_COLOUR if name.startswith("validation") else TRAIN_COLOUR
+            style = dict(mode="lines+markers", line=dict(color=colour, width=2), marker=dict(size=7))
+            hover = "epoch %{x}: %{y:.4f}<extra>" + name + "</extra>"
         figure.add_trace(
-            go.Scatter(
-                x=[b["epoch"] for b in shown],
-                y=[b[metric] for b in shown],
-                mode="lines",
-                name="training, per batch",
-                line=dict(color=TRAIN_COLOUR, width=1),
-                opacity=0.45,
-                legendgroup="batch",
-                showlegend=col == 1,
-                hovertemplate="epoch %{x:.2f}: %{y:.4f}<extra></extra>",
-            ),
+            go.Scatter(x=x, y=y, name=name, legendgroup=name, showlegend=col == 1, hovertemplate=hover, **style),
             row=1,
             col=col,
         )
-        for key, name, colour in (
-            (metric, "training, per epoch", TRAIN_COLOUR),
-            (f"val_{metric}", "validation, per epoch", VALIDATION_COLOUR),
-        ):
-            figure.add_trace(
-                go.Scatter(
-                    x=[e["epoch"] for e in epochs if key in e],
-                    y=[e[key] for e in epochs if key in e],
-                    mode="lines+markers",
-                    name=name,
-                    line=dict(color=colour, width=2),
-                    marker=dict(size=7),
-                    legendgroup=name,
-                    showlegend=col == 1,
-                    hovertemplate="epoch %{x}: %{y:.4f}<extra>" + name + "</extra>",
-                ),
-                row=1,
-                col=col,
-            )
-    x_range = [0, max(max_epochs or 1, epochs[-1]["epoch"] if epochs else 1)]
-    figure.update_xaxes(range=x_range, title_text="epoch")
+    figure.update_xaxes(range=[0, axis_end], title_text="epoch")
     # Early batches' loss is ten times the rest: a log axis keeps both readable.
     ticks = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5]
     figure.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], row=1, col=1)
     figure.update_yaxes(tickformat=".1%", row=1, col=2)
     # Fixed margins with room for the tick labels and the legend: letting Plotly grow them to fit
-    # ("autoexpand") measures the text and then draws the whole figure a second time, on every redraw.
+    # ("autoexpand") measures the text and then draws the whole figure a second time.
     figure.update_layout(
-        height=360,
+        height=CURVES_HEIGHT,
         margin=dict(l=50, r=10, t=30, b=85, autoexpand=False),
         legend=dict(orientation="h", x=0, y=-0.22, yanchor="top"),
     )

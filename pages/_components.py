@@ -284,16 +284,12 @@ def _training_status() -> None:
     )
 
 
-def training_charts(batches: list[dict], epochs: list[dict], max_epochs: int, key: str, live: bool = False) -> None:
-    """Loss and accuracy curves, with a stable key so reruns update the chart in place.
-
-    A `live` chart is redrawn twice a second while training, so it is a static picture: no hover
-    layer to rebuild each time on a machine whose cores also train.
-    """
+def training_charts(batches: list[dict], epochs: list[dict], max_epochs: int, key: str) -> None:
+    """Loss and accuracy curves of a run that is not training (a live one has pages/_live_chart.py)."""
     st.plotly_chart(
         figures.training_curves(batches, epochs, max_epochs),
         key=f"{key}-curves",
-        config={"displayModeBar": False, "staticPlot": live},
+        config={"displayModeBar": False},
     )
 
 

@@ -30,6 +30,7 @@ from pages._components import (
 )
 from pages._inside_network import POLL_SECONDS as INSIDE_POLL_SECONDS
 from pages._inside_network import inside_network
+from pages._live_chart import live_training_curves
 
 SECTIONS = {"Network": 2, "Learning": 3, "Data": 2}  # form sections and their columns
 POLL_SECONDS = 0.5
@@ -171,7 +172,7 @@ def live_training(run_id: str, polling: bool) -> None:
         st.progress(job.progress().fraction, text=progress_text(job))
     stop_button(job)
     batches, epochs = job.log.snapshot()
-    training_charts(batches, epochs, job.config.epochs, key="live", live=True)
+    live_training_curves(run_id, batches, epochs, job.config.epochs)
 
 
 def whose_run(owner: str | None, owner_name: str) -> None:

@@ -77,3 +77,15 @@ def test_streamed_metrics_match_keras_history():
     # Keras batch logs are running means within the epoch: the last one is the epoch's training value
     last_of_each_epoch = [sink.batches[5], sink.batches[11]]
     np.testing.assert_allclose([b["loss"] for b in last_of_each_epoch], history.history["loss"], rtol=1e-5)
+
+
+def test_several_steps_per_call_put_each_record_where_its_steps_end():
+    """6 steps an epoch, 4 per call: Keras reports the second call as ending at step 8; it ended at 6."""
+    splits = split_mnist(load_mnist(), train_limit=600)
+    model = build_model(TrainConfig(hidden_layers=(16,), seed=0), steps_per_execution=4)
+    sink = ListSink()
+    history = model.fit(
+        splits.x_train, splits.y_train, batch_size=100, epochs=2, callbacks=[StreamingCallback(sink)], verbose=0
+    )
+    assert [(b["epoch"], b["step"]) for b in sink.batches] == [(4 / 6, 4), (1.0, 6), (1 + 4 / 6, 4), (2.0, 6)]
+    np.testing.assert_allclose([sink.batches[1]["loss"], sink.batches[3]["loss"]], history.history["loss"], rtol=1e-5)

@@ -50,8 +50,8 @@ def test_train_watch_reload_then_draw(server, page):
     page.get_by_text("101,770").wait_for()  # the summary follows the form: 784*128+128 + 128*10+10
     page.get_by_role("button", name="Start training").click()
 
-    # The charts update while training: the per-batch curve grows between polls.
-    chart = page.locator(".js-plotly-plot").first
+    # The live chart updates while training: the per-batch curve grows between polls (tests/e2e/test_live_chart.py).
+    chart = page.locator(".live-curves.js-plotly-plot")
     chart.wait_for()
     counts = set()
     deadline = time.time() + 60

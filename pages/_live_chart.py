@@ -1,0 +1,62 @@
+"""The live training curves: a custom component that draws the figure once and then only appends points.
+
+`st.plotly_chart` sends the whole figure on every rerun, and the browser rebuilds and remounts it, on the
+cores that train (bench/page_overhead.py measures the browser's CPU per update). This component (Streamlit
+components v2: no iframe) receives only the records that are new since its last update (core/live_curves.py
+decides which) and appends them with Plotly.extendTraces (pages/_live_chart.js).
+
+What the browser holds is kept per session and run in st.session_state: a reload is a new session, so it
+starts from the beginning and shows the curves so far. When the chart is mounted again in the same session
+(the learner went to another page and came back) it holds nothing while the cursor says otherwise; it then
+reports what it holds (the trigger "resync") and the next update starts from there.
+
+Plotly.js is the copy inside the installed plotly package, served by this app's own server (nothing comes
+from the internet): `declare_component` with a path is Streamlit's public way to serve a folder of files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly
+import streamlit as st
+import streamlit.components.v1 as components_v1
+
+from core.figures import CURVES_HEIGHT
+from core.live_curves import Cursor, new_points
+
+PLOTLY_FOLDER = Path(plotly.__file__).parent / "package_data"  # holds plotly.min.js
+CONFIG = {"displayModeBar": False, "staticPlot": True, "responsive": True}
+WAITING = '<p style="opacity: 0.6">The curves start with the first batches.</p>'
+
+_component = st.components.v2.component(
+    "mnist_live_training_curves",
+    html=f'<div class="live-curves" style="height: {CURVES_HEIGHT}px">{WAITING}</div>',
+    js=(Path(__file__).parent / "_live_chart.js").read_text(),
+    isolate_styles=False,  # Plotly styles its charts from the page's <head>
+)
+
+
+def plotly_url() -> str:
+    """Where the browser finds plotly.min.js on this server (registering the folder that serves it)."""
+    served = components_v1.declare_component("plotly_js", path=str(PLOTLY_FOLDER))
+    base = st.get_option("server.baseUrlPath").strip("/")
+    return "/".join(["", *filter(None, [base, "component", served.name, "plotly.min.js"])])
+
+
+def live_training_curves(run_id: str, batches: list[dict], epochs: list[dict], max_epochs: int) -> None:
+    """The curves of a training under way, brought up to date with only what the chart does not have yet.
+
+    A live chart is a static picture (no hover layer to rebuild at each update) on a machine that trains.
+    """
+    chart_key, cursor_key = f"live-curves-{run_id}", f"live-curves-sent-{run_id}"
+
+    def resync() -> None:  # runs before the rerun the chart asked for
+        held = st.session_state[chart_key].get("resync")
+        if isinstance(held, list) and len(held) == 2 and all(isinstance(n, int) for n in held):
+            st.session_state[cursor_key] = Cursor(*held)
+
+    update, st.session_state[cursor_key] = new_points(
+        batches, epochs, st.session_state.get(cursor_key, Cursor()), max_epochs
+    )
+    _component(key=chart_key, data={**update, "plotly": plotly_url(), "config": CONFIG}, on_resync_change=resync)

@@ -1,0 +1,68 @@
+"""The Train page's live chart in a real browser: it grows by appending to one chart, a visit to another page
+or a reload shows the curves so far, and the finished run still shows its curves."""
+
+import re
+import time
+
+from tests.browser import set_number, wait_idle
+
+LIVE = ".live-curves.js-plotly-plot"  # the live chart, once Plotly has drawn it
+
+
+def drawn(page) -> tuple[int, int, int]:
+    """(batch records, epoch records, per-batch points) the live chart holds."""
+    held, points = page.locator(LIVE).evaluate("el => [el.dataset.held, el.data[0].x.length]")
+    batches, epochs = map(int, held.split(","))
+    return batches, epochs, points
+
+
+def catches_up(page, at_least: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Wait until a freshly mounted live chart holds at least what the one before it held."""
+    page.locator(LIVE).wait_for()
+    deadline = time.time() + 30
+    while (now := drawn(page)) < at_least and time.time() < deadline:
+        time.sleep(0.2)
+    assert all(a >= b for a, b in zip(now, at_least)), (now, at_least)
+    return now
+
+
+def test_the_live_chart_appends_survives_a_visit_elsewhere_and_a_reload_and_ends_as_the_finished_curves(server, page):
+    page.goto(f"{server.url}/train")
+    wait_idle(page)
+    set_number(page, "Hidden layers", 1)
+    set_number(page, "Layer 1 units", 32)
+    set_number(page, "Max epochs", 200)  # it runs until Stop
+    set_number(page, "Early-stopping patience", 200)
+    set_number(page, "Training images", 6000)
+    page.get_by_role("button", name="Start training").click()
+
+    # One chart, drawn once and appended to: the same element holds more and more points.
+    page.locator(LIVE).wait_for(timeout=120_000)
+    page.locator(LIVE).evaluate("el => { el.drawnOnce = true; }")
+    seen = [drawn(page)]
+    deadline = time.time() + 60
+    while len(set(seen)) < 3 and time.time() < deadline:
+        time.sleep(0.25)
+        seen.append(drawn(page))
+    assert len(set(seen)) >= 3, seen
+    assert seen == sorted(seen) and seen[-1][2] > seen[0][2]
+    assert page.locator(LIVE).evaluate("el => el.drawnOnce === true")  # not replaced by a new chart
+
+    # To another page and back in the same session: the new chart starts from what the page had sent.
+    before = drawn(page)
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Runs").click()
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Watch it").click()
+    after_visit = catches_up(page, before)
+
+    # A reload is a new session: the curves so far, in the first drawing.
+    page.reload()
+    page.get_by_text(re.compile(r"Epoch \d+ of 200")).first.wait_for()
+    catches_up(page, after_visit)
+
+    page.get_by_role("button", name="Stop training").click()
+    page.get_by_text("Held-out test results").wait_for(timeout=60_000)
+    assert page.locator(".live-curves").count() == 0
+    finished = page.locator(".js-plotly-plot").first  # the run's curves, above its results
+    batch_points, epoch_markers = finished.evaluate("el => [el.data[0].x.length, el.data[1].x.length]")
+    assert batch_points >= after_visit[2] and epoch_markers >= after_visit[1] >= 1
+    assert "Traceback" not in server.log()

@@ -231,7 +231,7 @@ class JobManager:
         if config.include_drawings and drawings is None:
             drawings = DrawingsRecord(folder=str(default_drawings_dir(self.store.root)))
         run_id = self.store.create_run(
-            config, drawings if config.include_drawings else None, owner=owner, owner_name=owner_name
+            config, drawings=drawings if config.include_drawings else None, owner=owner, owner_name=owner_name
         )
         job = TrainingJob(
             run_id,

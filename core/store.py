@@ -481,6 +481,7 @@ class RunStore:
     def create_run(
         self,
         config: TrainConfig,
+        *,
         drawings: DrawingsRecord | None = None,
         owner: str | None = None,
         owner_name: str = "",

@@ -134,7 +134,10 @@ def test_the_class_view_lists_each_persons_best_with_its_network(store):
 
 def test_a_new_name_reaches_every_run_of_its_owner_and_the_class_file(store):
     ada, bob = browser_owner(TOKEN_A), browser_owner(TOKEN_B)
-    runs = [store.create_run(TrainConfig(), owner=ada, owner_name="Learner 1"), store.create_run(TrainConfig(), ada)]
+    runs = [
+        store.create_run(TrainConfig(), owner=ada, owner_name="Learner 1"),
+        store.create_run(TrainConfig(), owner=ada),
+    ]
     other = store.create_run(TrainConfig(), owner=bob, owner_name="Bob")
     assert store.set_person_name(ada, "  Ada\nL. ") == "Ada L."
     assert [store.info(r).owner_name for r in runs] == ["Ada L.", "Ada L."]

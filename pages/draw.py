@@ -20,7 +20,7 @@ CANVAS_PIXELS = 280
 # A digit drawn about 200 px tall is scaled by 20/200 into MNIST's 20 px box: a 20 px brush
 # becomes a 2 px stroke, as thick as MNIST's pen.
 BRUSH_PIXELS = 20
-MAP_PIXELS = 340  # on screen
+MAP_PIXELS = 340  # drawn for about this many screen pixels (twice as many in the picture); it fills its column
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
@@ -98,26 +98,26 @@ def drawing_map(hidden_map: HiddenMap, picture: pictures.MapPicture, prediction:
     """The map, with a ring where the drawing lands; only the ring is new at each stroke."""
     st.markdown("**Where your drawing lands**")
     point = None if prediction is None else hidden_map.project(prediction.activations[-1])
-    show_picture(picture.with_marker(point), width=MAP_PIXELS)
-    st.caption(
+    show_picture(picture.with_marker(point), width="stretch")
+    explanation = (
         f"Each dot is one of {MAP_DIGITS:,} test digits, coloured by its true digit and placed by the pattern it "
         "makes in the network's last hidden layer (squeezed onto two axes by principal component analysis): "
         "digits the network finds alike land close together, and the black ring is your drawing."
     )
-    if point is not None:
-        st.caption(neighbours_text(hidden_map.neighbours(point)))
+    st.caption(explanation if point is None else f"{explanation}\n\n{neighbours_text(hidden_map.neighbours(point))}")
 
 
 def inside_the_network(prediction: Prediction) -> None:
-    st.markdown(
-        "**Inside the network**: how strongly each hidden neuron fires for your drawing "
-        "(bright = strong, dark = silent), one cell per neuron."
-    )
     layers = ", ".join(
         f"{name.replace('_', ' ')} ({values.size:,} neurons)"
         for name, values in zip(prediction.layer_names, prediction.activations)
     )
-    show_picture(pictures.activation_blocks(prediction.activations), caption=f"From the top: {layers}.")
+    show_picture(
+        pictures.activation_blocks(prediction.activations),
+        caption=f"Inside the network: how strongly each hidden neuron fires for your drawing, one cell per neuron "
+        f"(bright = strong, dark = silent). From the top: {layers}.",
+        width="stretch",
+    )
 
 
 def predict_drawing(classifier: Classifier, hidden_map: HiddenMap, picture: pictures.MapPicture) -> None:
@@ -157,8 +157,11 @@ def predict_drawing(classifier: Classifier, hidden_map: HiddenMap, picture: pict
             correction_buttons(pixels, prediction)
             runners_up = ", ".join(f"{digit} ({p:.1%})" for digit, p in prediction.top(3)[1:])
             st.caption(f"Next most likely: {runners_up}")
-            st.markdown("**Probability of each digit**")
-            show_picture(pictures.probability_bars(prediction.probabilities))
+            show_picture(
+                pictures.probability_bars(prediction.probabilities),
+                caption="Probability of each digit",
+                width="stretch",
+            )
     with map_column:
         drawing_map(hidden_map, picture, prediction)
     if prediction is None:
@@ -169,6 +172,7 @@ def predict_drawing(classifier: Classifier, hidden_map: HiddenMap, picture: pict
             pictures.seen_image(prepared.image),
             caption="What the model saw: your drawing cropped, scaled into "
             "a 20×20 box and centred in 28×28 pixels, as MNIST was made.",
+            width="stretch",
         )
     with inside:
         inside_the_network(prediction)

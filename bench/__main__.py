@@ -157,7 +157,8 @@ def main() -> None:
             "one at a time vs two at once (MNIST_MAX_CONCURRENT)",
             f"total {together['one_at_a_time']['total_s']:.0f} s vs {together['two_at_once']['total_s']:.0f} s "
             f"({together['total_ratio']:.2f}x); median epoch {together['one_at_a_time']['median_epoch_s']:.2f} s vs "
-            f"{together['two_at_once']['median_epoch_s']:.2f} s ({together['epoch_ratio']:.2f}x)",
+            f"{together['two_at_once']['median_epoch_s']:.2f} s ({together['epoch_ratio']:.2f}x); "
+            "load average {:.1f} to {:.1f}".format(*together["load"]),
         ),
     ]
     print(f"Benchmarks, {time.strftime('%Y-%m-%d')}, {machine()} ({time.time() - started:.0f} s)\n")

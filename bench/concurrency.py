@@ -11,6 +11,7 @@ gives them. Same configs and seeds both ways, in one run; with --repeats, the tw
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -48,6 +49,7 @@ def trainings_at_once(config: TrainConfig, trainings: int, at_once: int, runs_di
 def measure(trainings: int = 4, epochs: int = 4, repeats: int = 1) -> dict:
     config = CONFIG.replace(epochs=epochs)
     results: dict[int, list[dict]] = {1: [], 2: []}
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         for repeat in range(repeats):
             for at_once in (1, 2) if repeat % 2 == 0 else (2, 1):
@@ -73,6 +75,9 @@ def measure(trainings: int = 4, epochs: int = 4, repeats: int = 1) -> dict:
         "two_at_once": two,
         "total_ratio": two["total_s"] / one["total_s"],
         "epoch_ratio": two["median_epoch_s"] / one["median_epoch_s"],
+        # Other work on the machine skews this comparison most of all (more processes take a bigger share of
+        # contended cores), so say how busy it was: the 1-minute load average before and after.
+        "load": (load_before, os.getloadavg()[0]),
     }
 
 
@@ -94,6 +99,7 @@ def main() -> None:
             f"median training {row['median_train_s']:.1f} s   ({row['threads']} TensorFlow threads each)"
         )
     print(f"two at once / one at a time: total {result['total_ratio']:.2f}, epoch {result['epoch_ratio']:.2f}")
+    print("load average before and after: {:.1f}, {:.1f}".format(*result["load"]))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Home's class view through AppTest: each person's best, and the teacher's switch that hides it."""
+"""The class through AppTest: Home's class view (each person's best, the teacher's switch), and signing in."""
 
 from pathlib import Path
 
@@ -57,3 +57,20 @@ def test_the_teacher_can_switch_the_class_view_off_for_everyone(class_store):
 
     learner = home()
     assert class_table(learner) is None and not any(h.value == "The class so far" for h in learner.subheader)
+
+
+def test_where_the_class_signs_in_only_a_signed_in_person_can_start_a_training(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
+
+    def train_page(user: dict) -> AppTest:
+        app = AppTest.from_file(APP, default_timeout=60)
+        app.secrets = {"auth": {"client_id": "class"}}
+        app.user = user
+        app.switch_page("pages/train.py")
+        return app.run()
+
+    visitor = train_page({"is_logged_in": False})
+    start = next(b for b in visitor.button if b.label == "Start training")
+    assert start.disabled and "Sign in first" in start.help
+    member = train_page({"is_logged_in": True, "email": "ada@school.example", "name": "Ada"})
+    assert not next(b for b in member.button if b.label == "Start training").disabled

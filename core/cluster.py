@@ -121,8 +121,9 @@ class DaskExecution:
 
     # --- control ------------------------------------------------------
     def stop(self) -> None:
+        """Set the run's stop flag on the scheduler, from a thread of its own: a page never waits on the cluster."""
         self._stop.set()
-        self._send_stop()
+        threading.Thread(target=self._send_stop, name=f"stop-{self.run_id}", daemon=True).start()
 
     def _send_stop(self) -> None:
         from distributed import Event

@@ -105,7 +105,7 @@ def row(run, drawings) -> dict:
 
 
 def runs_table(runs: list) -> None:
-    """Every run in a table whose label column can be edited, in the rows of runs you may change."""
+    """Every run in a table whose label column can be edited; a change to a run not yours is undone, saying why."""
     drawings = scan_drawings()
     table = pd.DataFrame([row(run, drawings) for run in runs])
     version = st.session_state.setdefault("runs_table_version", 0)
@@ -147,7 +147,7 @@ def runs_table(runs: list) -> None:
 
 
 def owner_filter(runs: list) -> list:
-    """ "Mine" or "everyone": whose runs the page lists (everyone can look at, compare and draw with every run)."""
+    """Whose runs the page lists, mine or everyone's (everyone can look at, compare and draw with every run)."""
     shown = st.segmented_control(
         "Show runs of", ["everyone", "mine"], default="everyone", key="runs_of", label_visibility="collapsed"
     )

@@ -3,6 +3,7 @@ job manager: live metrics, Stop, the final model, and a worker killed mid-traini
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,18 @@ class LocalCluster:
                 "--local-directory", str(folder),
             )  # fmt: skip
 
+    def wait_until_listening(self) -> None:
+        """Until the scheduler accepts connections (starting Python and Dask takes a while on busy cores)."""
+
+        def listening() -> bool:
+            try:
+                socket.create_connection(("127.0.0.1", int(self.address.rsplit(":", 1)[1])), timeout=1).close()
+            except OSError:
+                return False
+            return True
+
+        assert wait_until(listening, timeout=120), self.logs()[-2000:]
+
     def _start(self, name: str, module: str, *args: str) -> subprocess.Popen:
         log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115 -- the process writes to it until stop()
         return subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
@@ -60,6 +73,7 @@ class LocalCluster:
 @pytest.fixture
 def cluster(tmp_path):
     cluster = LocalCluster(tmp_path)
+    cluster.wait_until_listening()
     yield cluster
     cluster.stop()
 

@@ -29,16 +29,18 @@ def free_port() -> int:
 
 
 class Server:
-    """`streamlit run app.py` on a free port, with its own run store and log."""
+    """`streamlit run app.py` (or another `script` of this project) on a free port, with its own run store and log."""
 
-    def __init__(self, runs_dir: Path, log_path: Path):
-        self.runs_dir, self.log_path = runs_dir, log_path
+    def __init__(self, runs_dir: Path, log_path: Path, script: str = "app.py"):
+        self.runs_dir, self.log_path, self.script = runs_dir, log_path, script
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
 
     def start(self) -> "Server":
         env = {**os.environ, "MNIST_RUNS_DIR": str(self.runs_dir), "TF_CPP_MIN_LOG_LEVEL": "2"}
+        # So that a script outside the project's root (bench/...) imports core/ and pages/ as app.py does.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         self._log = open(self.log_path, "ab")  # noqa: SIM115 -- the server writes to it until stop()
         self.process = subprocess.Popen(
             [
@@ -46,7 +48,7 @@ class Server:
                 "-m",
                 "streamlit",
                 "run",
-                "app.py",
+                self.script,
                 "--server.headless",
                 "true",
                 "--server.port",

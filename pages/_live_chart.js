@@ -33,7 +33,7 @@ function faded(colour, opacity) {
 }
 
 // The app's theme (its font, text and border colours: CSS properties Streamlit gives every component) on a
-// transparent background, as Streamlit styles the figures of st.plotly_chart.
+// transparent background, with grid lines across only, as Streamlit styles the figures of st.plotly_chart.
 function themed(layout, element) {
   const style = getComputedStyle(element);
   const css = (name, otherwise) => style.getPropertyValue(name).trim() || otherwise;
@@ -44,9 +44,9 @@ function themed(layout, element) {
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
     font: { family: css("--st-font", "sans-serif"), color: faded(css("--st-text-color", "#31333f"), 0.7) },
-    xaxis: { ...layout.xaxis, ...axis },
+    xaxis: { ...layout.xaxis, ...axis, showgrid: false },
     yaxis: { ...layout.yaxis, ...axis },
-    xaxis2: { ...layout.xaxis2, ...axis },
+    xaxis2: { ...layout.xaxis2, ...axis, showgrid: false },
     yaxis2: { ...layout.yaxis2, ...axis },
   };
 }

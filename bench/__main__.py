@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import browser_latency, drawn_digits, fast_mode, inference_latency, live_chart_cost, page_overhead
+from bench import browser_latency, drawn_digits, fast_mode, inference_latency, page_overhead
 from bench.timing import durations_of_records, median_or_none
 from core.config import TrainConfig
 from core.jobs import JobManager
@@ -51,7 +51,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         runs = Path(folder) / "runs"
         overhead = page_overhead.measure()
-        chart = live_chart_cost.measure()
         trained = default_training(runs)
         classic_path = str(RunStore(runs).model_path(trained["run_id"]))
         latency = inference_latency.measure(model_path=classic_path)
@@ -90,13 +89,6 @@ def main() -> None:
             f"ratio {overhead['watched_engine_ratio']:.3f} (fastest epochs: "
             f"{overhead['fastest_watched_engine_ratio']:.3f}); browser CPU per chart update: renderer "
             f"{overhead['renderer_ms_per_update']:.1f} ms, all of Chromium {overhead['browser_ms_per_update']:.1f} ms",
-        ),
-        (
-            "live chart alone, browser CPU per update: whole figure redrawn (st.plotly_chart) vs appended",
-            f"renderer {chart['figure']['renderer_ms']:.0f} ms vs {chart['appended']['renderer_ms']:.0f} ms; "
-            f"all of Chromium {chart['figure']['browser_ms']:.0f} ms vs {chart['appended']['browser_ms']:.0f} ms; "
-            f"server {chart['figure']['server_ms']:.0f} ms vs {chart['appended']['server_ms']:.0f} ms "
-            f"({chart['figure']['updates_per_s']:.1f} vs {chart['appended']['updates_per_s']:.1f} updates/s)",
         ),
         ("default model, full data: epoch time", f"{trained['median_epoch_s']:.2f} s"),
         (

@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.page_overhead import cpu_seconds_by_process
-from tests.browser import Server, launch_chromium
+from tests.browser import ROOT, Server, launch_chromium
 
 MAX_EPOCHS = 20
 STEPS, CALLS_PER_EPOCH = 430, 19  # the default model: 430 steps an epoch, 23 steps per call
@@ -69,7 +69,10 @@ def measure(seconds: float = 20, repeats: int = 3) -> dict:
     updates, cpu = Counter(), {way: Counter() for way in WAYS}
     order = random.Random(0)
     with tempfile.TemporaryDirectory() as folder:
-        server = Server(Path(folder) / "runs", Path(folder) / "server.log", script="bench/live_chart_app.py").start()
+        # The bench page imports core/ and pages/ from the project's root, as app.py does.
+        server = Server(Path(folder) / "runs", Path(folder) / "server.log", env={"PYTHONPATH": str(ROOT)})
+        server.script = "bench/live_chart_app.py"
+        server.start()
         try:
             with sync_playwright() as playwright:
                 browser = launch_chromium(playwright)

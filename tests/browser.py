@@ -29,18 +29,18 @@ def free_port() -> int:
 
 
 class Server:
-    """`streamlit run app.py` (or another `script` of this project) on a free port, with its own run store and log."""
+    """`streamlit run app.py` on a free port, with its own run store and log (and `env` added to its environment)."""
 
-    def __init__(self, runs_dir: Path, log_path: Path, script: str = "app.py"):
-        self.runs_dir, self.log_path, self.script = runs_dir, log_path, script
+    def __init__(self, runs_dir: Path, log_path: Path, env: dict[str, str] | None = None):
+        self.runs_dir, self.log_path, self.env = runs_dir, log_path, env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
 
+    script = "app.py"  # what it runs; a benchmark's own page (bench/live_chart_app.py) sets another
+
     def start(self) -> "Server":
-        env = {**os.environ, "MNIST_RUNS_DIR": str(self.runs_dir), "TF_CPP_MIN_LOG_LEVEL": "2"}
-        # So that a script outside the project's root (bench/...) imports core/ and pages/ as app.py does.
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "MNIST_RUNS_DIR": str(self.runs_dir), "TF_CPP_MIN_LOG_LEVEL": "2", **self.env}
         self._log = open(self.log_path, "ab")  # noqa: SIM115 -- the server writes to it until stop()
         self.process = subprocess.Popen(
             [

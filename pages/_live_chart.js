@@ -5,8 +5,8 @@
 // from what it holds, with the trigger "resync".
 //
 // New points are drawn with Plotly.animate without a redraw: the traces only, the axes and legend left as
-// they are. When a point falls outside the y axes drawn so far (a new lowest loss), Plotly.extendTraces
-// draws the whole figure again, its axes fitted to every point, as Plotly's autorange would have them.
+// they are. When a point falls outside the y axes drawn so far (a new lowest loss), Plotly.update draws the
+// whole figure again, with room beyond the new point so that this happens a few times a training.
 
 function loadPlotly(url) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
@@ -72,26 +72,46 @@ function draw(chart, update, resync) {
   }
   if (!hasPoints) return;
   const traces = update.x.map((_, i) => i);
-  if (!withinAxes(chart, update)) {
-    // A new lowest loss or highest accuracy: the whole figure again, its axes fitted to every point.
-    return Plotly.extendTraces(chart, { x: update.x, y: update.y }, traces);
+  const x = chart.data.map((trace, i) => trace.x.concat(update.x[i]));
+  const y = chart.data.map((trace, i) => trace.y.concat(update.y[i]));
+  const ranges = rangesHolding(chart, y);
+  if (ranges) {
+    // A new lowest loss or highest accuracy: the whole figure again, its y axes widened with room to spare.
+    return Plotly.update(chart, { x, y }, ranges, traces);
   }
   // Only the traces drawn again, the axes left as they are: far less work for the browser than the whole
   // figure (bench/live_chart_cost.py measures it).
-  const data = chart.data.map((trace, i) => ({ x: trace.x.concat(update.x[i]), y: trace.y.concat(update.y[i]) }));
+  const data = x.map((xs, i) => ({ x: xs, y: y[i] }));
   return Plotly.animate(chart, { data, traces }, { transition: { duration: 0 }, frame: { duration: 0, redraw: false } });
 }
 
-// Whether every new point lies within the y axis its trace is drawn on (log axes in powers of ten).
-function withinAxes(chart, update) {
-  return update.y.every((ys, i) => {
-    const axis = chart.layout[`yaxis${(chart.data[i].yaxis ?? "y").slice(1)}`];
-    if (!axis?.range) return false;
-    const [low, high] = axis.range;
-    const scale = axis.type === "log" ? Math.log10 : (value) => value;
-    return ys.every((y) => low <= scale(y) && scale(y) <= high);
-  });
+// Room left beyond a curve's lowest or highest point when its axis must grow, as a share of the curves' span:
+// while the loss falls and the accuracy rises the axes grow a few times a training, not at every update.
+const ROOM = 0.25;
+
+// The y axes' ranges ({"yaxis.range": [low, high], ...}) once `y` (every trace's points) is drawn, or null if
+// every point lies within the ranges drawn now. Log axes in powers of ten; a linear axis (accuracy) is not
+// widened past 0 or 1 by the room alone.
+function rangesHolding(chart, y) {
+  let widened = false;
+  const ranges = {};
+  for (const name of ["yaxis", "yaxis2"]) {
+    const axis = chart.layout[name];
+    const log = axis.type === "log";
+    const values = y.flatMap((ys, i) => (yAxisOf(chart.data[i]) === name ? ys : [])).map(log ? Math.log10 : Number);
+    const low = Math.min(...values);
+    const high = Math.max(...values);
+    const room = ROOM * (high - low || 0.1);
+    let [drawnLow, drawnHigh] = axis.range ?? [Infinity, -Infinity];
+    if (low < drawnLow) drawnLow = log ? low - room : Math.max(low - room, Math.min(low, 0));
+    if (high > drawnHigh) drawnHigh = log ? high + room : Math.min(high + room, Math.max(high, 1));
+    widened ||= drawnLow !== axis.range?.[0] || drawnHigh !== axis.range?.[1];
+    ranges[`${name}.range`] = [drawnLow, drawnHigh];
+  }
+  return widened ? ranges : null;
 }
+
+const yAxisOf = (trace) => `yaxis${(trace.yaxis ?? "y").slice(1)}`;
 
 export default function ({ data, parentElement, setTriggerValue }) {
   const chart = parentElement.querySelector(".live-curves");

@@ -1,8 +1,12 @@
 // The Train page's live training curves (pages/_live_chart.py): one Plotly chart, drawn once, then only
-// appended to. Each update from Python covers the records from `from` to `to` ([batch records, epoch
-// records]); the chart remembers the `to` it has drawn (`held`). An update that does not start where the
-// chart stands (the chart was mounted again, an update went missing) is not drawn: the chart asks Python to
-// send again from what it holds, with the trigger "resync".
+// added to. Each update from Python covers the records from `from` to `to` ([batch records, epoch records]);
+// the chart remembers the `to` it has drawn (`held`). An update that does not start where the chart stands
+// (the chart was mounted again, an update went missing) is not drawn: the chart asks Python to send again
+// from what it holds, with the trigger "resync".
+//
+// New points are drawn with Plotly.animate without a redraw: the traces only, the axes and legend left as
+// they are. When a point falls outside the y axes drawn so far (a new lowest loss), Plotly.update draws the
+// whole figure again, with room beyond the new point so that this happens a few times a training.
 
 function loadPlotly(url) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
@@ -29,7 +33,7 @@ function faded(colour, opacity) {
 }
 
 // The app's theme (its font, text and border colours: CSS properties Streamlit gives every component) on a
-// transparent background, as Streamlit styles the figures of st.plotly_chart.
+// transparent background, with grid lines across only, as Streamlit styles the figures of st.plotly_chart.
 function themed(layout, element) {
   const style = getComputedStyle(element);
   const css = (name, otherwise) => style.getPropertyValue(name).trim() || otherwise;
@@ -40,9 +44,9 @@ function themed(layout, element) {
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
     font: { family: css("--st-font", "sans-serif"), color: faded(css("--st-text-color", "#31333f"), 0.7) },
-    xaxis: { ...layout.xaxis, ...axis },
+    xaxis: { ...layout.xaxis, ...axis, showgrid: false },
     yaxis: { ...layout.yaxis, ...axis },
-    xaxis2: { ...layout.xaxis2, ...axis },
+    xaxis2: { ...layout.xaxis2, ...axis, showgrid: false },
     yaxis2: { ...layout.yaxis2, ...axis },
   };
 }
@@ -66,8 +70,48 @@ function draw(chart, update, resync) {
     chart.textContent = "";
     return Plotly.newPlot(chart, traces, themed(update.figure.layout, chart), update.config);
   }
-  if (hasPoints) return Plotly.extendTraces(chart, { x: update.x, y: update.y }, update.x.map((_, i) => i));
+  if (!hasPoints) return;
+  const traces = update.x.map((_, i) => i);
+  const x = chart.data.map((trace, i) => trace.x.concat(update.x[i]));
+  const y = chart.data.map((trace, i) => trace.y.concat(update.y[i]));
+  const ranges = rangesHolding(chart, y);
+  if (ranges) {
+    // A new lowest loss or highest accuracy: the whole figure again, its y axes widened with room to spare.
+    return Plotly.update(chart, { x, y }, ranges, traces);
+  }
+  // Only the traces drawn again, the axes left as they are: far less work for the browser than the whole
+  // figure (bench/live_chart_cost.py measures it).
+  const data = x.map((xs, i) => ({ x: xs, y: y[i] }));
+  return Plotly.animate(chart, { data, traces }, { transition: { duration: 0 }, frame: { duration: 0, redraw: false } });
 }
+
+// Room left beyond a curve's lowest or highest point when its axis must grow, as a share of the curves' span:
+// while the loss falls and the accuracy rises the axes grow a few times a training, not at every update.
+const ROOM = 0.25;
+
+// The y axes' ranges ({"yaxis.range": [low, high], ...}) once `y` (every trace's points) is drawn, or null if
+// every point lies within the ranges drawn now. Log axes in powers of ten; a linear axis (accuracy) is not
+// widened past 0 or 1 by the room alone.
+function rangesHolding(chart, y) {
+  let widened = false;
+  const ranges = {};
+  for (const name of ["yaxis", "yaxis2"]) {
+    const axis = chart.layout[name];
+    const log = axis.type === "log";
+    const values = y.flatMap((ys, i) => (yAxisOf(chart.data[i]) === name ? ys : [])).map(log ? Math.log10 : Number);
+    const low = Math.min(...values);
+    const high = Math.max(...values);
+    const room = ROOM * (high - low || 0.1);
+    let [drawnLow, drawnHigh] = axis.range ?? [Infinity, -Infinity];
+    if (low < drawnLow) drawnLow = log ? low - room : Math.max(low - room, Math.min(low, 0));
+    if (high > drawnHigh) drawnHigh = log ? high + room : Math.min(high + room, Math.max(high, 1));
+    widened ||= drawnLow !== axis.range?.[0] || drawnHigh !== axis.range?.[1];
+    ranges[`${name}.range`] = [drawnLow, drawnHigh];
+  }
+  return widened ? ranges : null;
+}
+
+const yAxisOf = (trace) => `yaxis${(trace.yaxis ?? "y").slice(1)}`;
 
 export default function ({ data, parentElement, setTriggerValue }) {
   const chart = parentElement.querySelector(".live-curves");
@@ -78,5 +122,10 @@ export default function ({ data, parentElement, setTriggerValue }) {
     .catch((error) => {
       chart.textContent = error.message;
     });
-  return () => window.Plotly?.purge(chart);
+  // Streamlit calls this when the chart is unmounted, but also when an update arrived before this call was
+  // made: the chart then stays, so it is freed only once it has left the page.
+  return () =>
+    setTimeout(() => {
+      if (!chart.isConnected) window.Plotly?.purge(chart);
+    });
 }

@@ -3,7 +3,8 @@
 `st.plotly_chart` sends the whole figure on every rerun, and the browser rebuilds and remounts it, on the
 cores that train (bench/page_overhead.py measures the browser's CPU per update). This component (Streamlit
 components v2: no iframe) receives only the records that are new since its last update (core/live_curves.py
-decides which) and appends them with Plotly.extendTraces (pages/_live_chart.js).
+decides which) and adds them to the chart it drew, redrawing the traces only, not the axes, unless they must
+grow (pages/_live_chart.js).
 
 What the browser holds is kept per session and run in st.session_state: a reload is a new session, so it
 starts from the beginning and shows the curves so far. When the chart is mounted again in the same session

@@ -37,6 +37,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
 
+    script = "app.py"  # what it runs; a benchmark's own page (bench/live_chart_app.py) sets another
+
     def start(self) -> "Server":
         env = {**os.environ, "MNIST_RUNS_DIR": str(self.runs_dir), "TF_CPP_MIN_LOG_LEVEL": "2", **self.env}
         self._log = open(self.log_path, "ab")  # noqa: SIM115 -- the server writes to it until stop()
@@ -46,7 +48,7 @@ class Server:
                 "-m",
                 "streamlit",
                 "run",
-                "app.py",
+                self.script,
                 "--server.headless",
                 "true",
                 "--server.port",

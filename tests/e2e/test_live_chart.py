@@ -11,9 +11,19 @@ LIVE = ".live-curves.js-plotly-plot"  # the live chart, once Plotly has drawn it
 
 def drawn(page) -> tuple[int, int, int]:
     """(batch records, epoch records, per-batch points) the live chart holds."""
-    held, points = page.locator(LIVE).evaluate("el => [el.dataset.held, el.data[0].x.length]")
+    held, points = page.locator(LIVE).evaluate(f"el => {SETTLED}.then(() => [el.dataset.held, el.data[0].x.length])")
     batches, epochs = map(int, held.split(","))
     return batches, epochs, points
+
+
+# Once the chart has drawn the updates it has received (Plotly may be halfway through a drawing otherwise).
+SETTLED = "(el.drawing || Promise.resolve())"
+# Whether every point drawn lies within its panel's y axis (log axes in powers of ten): none cut off.
+ALL_IN_VIEW = f"""el => {SETTLED}.then(() => el.data.every(trace => {{
+  const axis = el.layout[`yaxis${{(trace.yaxis || "y").slice(1)}}`];
+  const scale = axis.type === "log" ? Math.log10 : (v) => v;
+  return Array.from(trace.y).every(y => axis.range[0] <= scale(y) && scale(y) <= axis.range[1]);
+}}))"""
 
 
 def catches_up(page, at_least: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -47,6 +57,7 @@ def test_the_live_chart_appends_survives_a_visit_elsewhere_and_a_reload_and_ends
     assert len(set(seen)) >= 3, seen
     assert seen == sorted(seen) and seen[-1][2] > seen[0][2]
     assert page.locator(LIVE).evaluate("el => el.drawnOnce === true")  # not replaced by a new chart
+    assert page.locator(LIVE).evaluate(ALL_IN_VIEW)  # the axes grew where the curves went
 
     # To another page and back in the same session: the new chart starts from what the page had sent.
     before = drawn(page)

@@ -1,0 +1,33 @@
+"""The live chart alone, for bench/live_chart_cost.py: a training's curves growing twice a second.
+
+Drawn as main drew them (`?way=figure`: the whole figure through st.plotly_chart at every update, a static
+picture) or as the Train page does now (`?way=appended`: pages/_live_chart.py, drawn once and appended to).
+No training: the records are made up, the same for both ways, so only the chart differs.
+
+    streamlit run bench/live_chart_app.py   (with the project's root on PYTHONPATH)
+"""
+
+import streamlit as st
+
+from bench.live_chart_cost import MAX_EPOCHS, records_at
+from core.figures import training_curves
+from pages._live_chart import live_training_curves
+
+way = st.query_params.get("way", "appended")
+
+
+@st.fragment(run_every=0.5)
+def curves() -> None:
+    update = st.session_state["update"] = st.session_state.get("update", -1) + 1
+    batches, epochs = records_at(update)
+    if way == "figure":
+        st.plotly_chart(
+            training_curves(batches, epochs, MAX_EPOCHS),
+            key="curves",
+            config={"displayModeBar": False, "staticPlot": True},
+        )
+    else:
+        live_training_curves("made-up", batches, epochs, MAX_EPOCHS)
+
+
+curves()

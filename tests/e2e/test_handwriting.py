@@ -38,7 +38,7 @@ def test_right_and_it_is_a_save_the_drawing_with_its_label(server, page, tmp_pat
     page.get_by_text("instead of as a 1").wait_for()
     assert list(saved(folder).values()) == [7]
 
-    page.get_by_role("button", name="Right").click()
+    page.get_by_role("button", name="Right", exact=True).click()
     if predicted == 7:
         page.get_by_text("Already in your drawings").wait_for()
     else:

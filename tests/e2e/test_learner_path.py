@@ -1,4 +1,4 @@
-"""A new user's path in a real browser: train, watch, reload, finish, draw, read predictions."""
+"""A new user's path in a real browser: train, watch, reload, stop, draw, read predictions."""
 
 import math
 import re
@@ -45,7 +45,8 @@ def test_train_watch_reload_then_draw(server, page):
     assert sidebar.get_by_text("components").count() == 0
     set_number(page, "Hidden layers", 1)
     set_number(page, "Layer 1 units", 128)
-    set_number(page, "Max epochs", 4)
+    set_number(page, "Max epochs", 200)  # it trains until Stop, however fast this machine is
+    set_number(page, "Early-stopping patience", 200)
     set_number(page, "Training images", 12000)
     page.get_by_text("101,770").wait_for()  # the summary follows the form: 784*128+128 + 128*10+10
     page.get_by_role("button", name="Start training").click()
@@ -64,9 +65,11 @@ def test_train_watch_reload_then_draw(server, page):
     run_url = page.url
     assert "run=" in run_url
     page.reload()
-    page.get_by_text(re.compile(r"Epoch \d of 4")).first.wait_for()
+    page.get_by_text(re.compile(r"Epoch \d+ of 200")).first.wait_for()
     assert page.url == run_url
 
+    page.get_by_text(re.compile(r"Epoch ([4-9]|\d\d+) of 200")).first.wait_for(timeout=120_000)
+    page.get_by_role("button", name="Stop training").click()
     page.get_by_text("Held-out test results").wait_for(timeout=120_000)
     page.get_by_text("Test accuracy").wait_for(timeout=10_000)  # the metrics render just after the heading
     assert "Traceback" not in server.log()

@@ -62,7 +62,7 @@ def test_the_live_chart_appends_survives_a_visit_elsewhere_and_a_reload_and_ends
     # To another page and back in the same session: the new chart starts from what the page had sent.
     before = drawn(page)
     page.get_by_test_id("stSidebar").get_by_role("link", name="Runs").click()
-    page.get_by_test_id("stSidebar").get_by_role("link", name="Watch it").click()
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Watch yours").click()
     after_visit = catches_up(page, before)
 
     # A reload is a new session: the curves so far, in the first drawing.

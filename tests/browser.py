@@ -104,3 +104,16 @@ def set_number(page, label: str, value) -> None:
     field.fill(str(value))
     field.press("Enter")
     wait_idle(page)
+
+
+def click_once_still(locator, still_for: int = 3) -> None:
+    """Click where the element has stayed put for a few checks: charts and pictures still arriving push it down,
+    and a popover opened from it just before would be left where it was."""
+    box, same = None, 0
+    deadline = time.time() + 30
+    while same < still_for and time.time() < deadline:
+        now = locator.bounding_box()
+        same = same + 1 if now is not None and now == box else 0
+        box = now
+        time.sleep(0.3)
+    locator.click()

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from core.store import RunStore
 from pages._components import OWNER_COOKIE
-from tests.browser import Server, set_number, wait_idle
+from tests.browser import Server, click_once_still, set_number, wait_idle
 from tests.waiting import wait_until
 
 PASSWORD = "open sesame"
@@ -127,7 +127,7 @@ def test_a_run_belongs_to_its_browser_and_the_teacher_can_change_any(tmp_path, b
         assert wait_until(lambda: store.info(run_id).label == "Ada's first")
         teacher.goto(f"{server.url}/runs")
         wait_idle(teacher)
-        teacher.get_by_role("button", name=re.compile("Delete run")).click()
+        click_once_still(teacher.get_by_role("button", name=re.compile("Delete run")))
         teacher.get_by_role("button", name="Yes, delete it").click()
         assert wait_until(lambda: not store.run_dir(run_id).exists())
         assert "Traceback" not in server.log()

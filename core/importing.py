@@ -36,6 +36,7 @@ import time
 import zipfile
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -669,7 +670,7 @@ def read_model(data: bytes, *, max_bytes: int | None = None) -> ModelArchive:
     Args:
         data: the file's bytes.
         max_bytes: the largest file accepted; None means `max_upload_bytes()`, the upload limit.
-            Files in the run store are at most `export_bytes(largest_config(), OPTIMIZER_SLOTS)`.
+            Files in the run store are read with `read_stored_model`.
 
     Raises ModelImportError, with a message for a learner, for anything that is not a model this
     app could have saved; nothing outside `data` is read, and memory stays within about the size
@@ -688,6 +689,12 @@ def read_model(data: bytes, *, max_bytes: int | None = None) -> ModelArchive:
     if not all(np.isfinite(w).all() for w in weights):
         raise ModelImportError("The model's weights contain invalid numbers (NaN or infinity).")
     return ModelArchive(config, weights)
+
+
+def read_stored_model(path: Path) -> ModelArchive:
+    """Read a model file of the run store: any model the app saves, and the larger files earlier versions saved
+    with their optimizer's state. OSError if it cannot be read, ModelImportError if it is not a usable model."""
+    return read_model(Path(path).read_bytes(), max_bytes=export_bytes(largest_config(), OPTIMIZER_SLOTS))
 
 
 def import_model(data: bytes, filename: str, store: RunStore, owner: str | None = None, owner_name: str = "") -> str:

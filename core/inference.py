@@ -98,18 +98,15 @@ class Classifier:
     @classmethod
     def load(cls, path: Path | str) -> Classifier:
         """Read a `.keras` file (checked as data, never deserialised); ModelLoadError if unusable."""
-        from core.importing import OPTIMIZER_SLOTS, ModelImportError, export_bytes, largest_config, read_model
+        from core.importing import ModelImportError, read_stored_model
 
         path = Path(path)
         try:
-            data = path.read_bytes()
+            archive = read_stored_model(path)
         except FileNotFoundError:
             raise ModelLoadError(f"The model file {path.name} is missing; train the run again.") from None
         except OSError as error:
             raise ModelLoadError(f"The model file {path.name} cannot be read: {error.strerror or error}.") from error
-        try:
-            # Any model the app saves, and those earlier versions saved with their optimizer's state.
-            archive = read_model(data, max_bytes=export_bytes(largest_config(), OPTIMIZER_SLOTS))
         except ModelImportError as error:
             raise ModelLoadError(f"{path.name} is not a model this app can use: {error}") from error
         return cls(archive.config, archive.weights)

@@ -265,7 +265,7 @@ def _ref(drawing: Drawing) -> DrawingRef:
 def _parent(store: RunStore, parent_id: str, config: TrainConfig):
     """(drawings it trained on, the hashes of those it kept out, its Dense weights, its MNIST test accuracy);
     TeachingError if it cannot be used."""
-    from core.importing import OPTIMIZER_SLOTS, ModelImportError, export_bytes, largest_config, read_model
+    from core.importing import ModelImportError, read_stored_model
 
     try:
         parent = store.info(parent_id)
@@ -283,10 +283,12 @@ def _parent(store: RunStore, parent_id: str, config: TrainConfig):
     record = store.load_drawings_record(parent_id) if parent.config.include_drawings else None
     inherited = record.trained_on if record is not None else ()
     kept_out = frozenset(ref.sha256 for ref in record.held_out) if record is not None else frozenset()
+    path = store.model_path(parent_id)
+    if path is None:
+        raise TeachingError(f"Run {parent_id} has no saved model to fine-tune.")
     try:
-        data = store.model_path(parent_id).read_bytes()
-        archive = read_model(data, max_bytes=export_bytes(largest_config(), OPTIMIZER_SLOTS))
-    except (OSError, AttributeError, ModelImportError) as error:
+        archive = read_stored_model(path)
+    except (OSError, ModelImportError) as error:
         raise TeachingError(f"Run {parent_id}'s model cannot be read: {error}") from None
     if (archive.config.hidden_layers, archive.config.activation) != (config.hidden_layers, config.activation):
         raise TeachingError(f"Run {parent_id}'s model is not the network this fine-tune was set up for.")

@@ -19,8 +19,10 @@ from core.store import RunStore
 from core.teaching import (
     DRAWING_SHARE,
     MAX_COPIES,
+    TeachingError,
     copies_per_drawing,
     fine_tune_config,
+    plan_teaching,
     score,
     score_run,
     split_for_training,
@@ -153,6 +155,29 @@ def test_a_fine_tune_starts_from_its_parent_and_records_it(taught):
     assert store.load_metrics(taught.fine_tune).epochs_run == 3
     # Starting from the parent's weights, 3 slow epochs keep MNIST near where the parent was.
     assert abs(store.load_metrics(taught.fine_tune).test_accuracy - parent_metrics.test_accuracy) < 0.05
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [("missing", "saved model"), ("cut off", "model cannot be read"), ("replaced", "model cannot be read")],
+)
+def test_a_fine_tune_of_a_parent_whose_model_is_gone_or_damaged_is_refused_before_anything_trains(
+    taught, tmp_path, damage, says
+):
+    store = RunStore(tmp_path / "runs")
+    shutil.copytree(taught.store.root, store.root)
+    model = store.model_path(taught.plain)
+    if damage == "missing":
+        model.unlink()
+    elif damage == "cut off":
+        model.write_bytes(model.read_bytes()[:5_000])
+    else:
+        model.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip: not a model
+    config = fine_tune_config(taught.config)
+    run_id = store.create_run(config, drawings=DrawingsRecord(str(taught.drawings.folder), parent=taught.plain))
+    with pytest.raises(TeachingError, match=says):
+        plan_teaching(store, run_id, config, mnist_images=5_000)
+    assert store.load_drawings_record(run_id).trained_on is None  # still "has trained on nothing"
 
 
 def test_the_cli_fine_tunes_a_taught_run_inheriting_what_it_saw_and_reports_both_scores(taught, tmp_path):

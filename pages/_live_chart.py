@@ -53,7 +53,8 @@ def live_training_curves(run_id: str, batches: list[dict], epochs: list[dict], m
     chart_key, cursor_key = f"live-curves-{run_id}", f"live-curves-sent-{run_id}"
 
     def resync() -> None:  # runs before the rerun the chart asked for
-        held = st.session_state[chart_key].get("resync")
+        # The chart's state is gone when the trigger arrives after the run ended and the chart left the page.
+        held = (st.session_state.get(chart_key) or {}).get("resync")
         if isinstance(held, list) and len(held) == 2 and all(isinstance(n, int) for n in held):
             st.session_state[cursor_key] = Cursor(*held)
 

@@ -129,9 +129,10 @@ def main() -> None:
             f"p50 {latency['predict_p50_ms']:.1f} ms, p95 {latency['predict_p95_ms']:.1f} ms",
         ),
         (
-            "mouse-up to prediction in Chromium",
-            f"p50 {browser['median_ms']:.0f} ms, p95 {browser['p95_ms']:.0f} ms, worst {browser['max_ms']:.0f} ms; "
-            f"after the canvas sends: p50 {browser['after_send_median_ms']:.0f} ms, "
+            "mouse-up to prediction in Chromium (target p95: 300 ms)",
+            f"on the browser's clock: p50 {browser['page_median_ms']:.0f} ms, p95 {browser['page_p95_ms']:.0f} ms; "
+            f"as Playwright polls: p50 {browser['median_ms']:.0f} ms, p95 {browser['p95_ms']:.0f} ms, worst "
+            f"{browser['max_ms']:.0f} ms; after the canvas sends: p50 {browser['after_send_median_ms']:.0f} ms, "
             f"p95 {browser['after_send_p95_ms']:.0f} ms",
         ),
         ("server resident memory after visiting every page and drawing", f"{browser['server_mb']:.0f} MB"),

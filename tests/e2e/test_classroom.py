@@ -140,6 +140,7 @@ def test_a_run_belongs_to_its_browser_and_the_teacher_can_change_any(tmp_path, b
 LEARNERS = 30
 SLOTS = 3
 PAGE_SAMPLES = 30
+START_UP_SLACK_S = 3.0  # a worker process's start-up, which varies: runs come tens of seconds apart in a queue
 
 
 @pytest.mark.slow
@@ -174,7 +175,9 @@ def test_thirty_learners_train_at_once_all_finish_in_order_and_pages_keep_answer
         assert [info.status for info in infos] == ["completed"] * LEARNERS, [i.error for i in infos if i.error]
         assert len({info.owner for info in infos}) == LEARNERS  # thirty browsers, thirty owners
         starts = [json.loads((store.run_dir(r) / "status.json").read_text())["started"] for r in run_ids]
-        assert starts == sorted(starts)  # each slot took the next run in the order they were submitted
+        # Each free slot took the next run in the order they were submitted. A run's start is stamped by its worker
+        # process once it is up, and three start at about once: a later run may be stamped a moment earlier.
+        assert all(later > earlier - START_UP_SLACK_S for i, earlier in enumerate(starts) for later in starts[i + 1 :])
         spans = [(info.started, info.finished) for info in infos]
         most_at_once = max(sum(start <= moment < end for start, end in spans) for moment, _ in spans)
         assert most_at_once <= SLOTS

@@ -25,7 +25,14 @@ from core.model import count_parameters, describe_layers
 from core.progress import Progress, format_duration
 from core.run_states import FINISHED_WITH_RESULTS, stop_reason_text
 from core.store import RunStore, StoreError, is_run_id
-from core.teaching import fine_tune_config, fine_tune_refusal, mnist_baseline, score_run, split_for_training
+from core.teaching import (
+    TeachingError,
+    fine_tune_config,
+    fine_tune_parent,
+    mnist_baseline,
+    score_run,
+    split_for_training,
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -92,12 +99,9 @@ def fine_tuned_config(store: RunStore, run_id: str) -> TrainConfig:
     if not is_run_id(run_id):
         raise UsageError(f"--fine-tune takes a run id like 20261201-101500-a1b2c3 (got {run_id!r}).")
     try:
-        parent = store.info(run_id)
-    except StoreError as error:
+        parent = fine_tune_parent(store, run_id)
+    except TeachingError as error:
         raise UsageError(f"{error} (in {store.root})") from None
-    refusal = fine_tune_refusal(parent)
-    if refusal:
-        raise UsageError(f"Run {run_id} cannot be fine-tuned: {refusal}")
     return fine_tune_config(parent.config)
 
 

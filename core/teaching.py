@@ -105,6 +105,18 @@ def fine_tune_refusal(run: RunInfo) -> str | None:
     return None
 
 
+def fine_tune_parent(store: RunStore, run_id: str) -> RunInfo:
+    """The stored run `run_id`, if it can be fine-tuned; TeachingError saying why not."""
+    try:
+        parent = store.info(run_id)
+    except StoreError as error:
+        raise TeachingError(f"The run to fine-tune cannot be used: {error}") from None
+    refusal = fine_tune_refusal(parent)
+    if refusal:
+        raise TeachingError(f"Run {run_id} cannot be fine-tuned: {refusal}")
+    return parent
+
+
 # --- what a run has seen, and its score on the rest -----------------------------------------------
 
 
@@ -267,13 +279,7 @@ def _parent(store: RunStore, parent_id: str, config: TrainConfig):
     TeachingError if it cannot be used."""
     from core.importing import ModelImportError, read_stored_model
 
-    try:
-        parent = store.info(parent_id)
-    except StoreError as error:
-        raise TeachingError(f"The run to fine-tune cannot be used: {error}") from None
-    refusal = fine_tune_refusal(parent)
-    if refusal:
-        raise TeachingError(f"Run {parent_id} cannot be fine-tuned: {refusal}")
+    parent = fine_tune_parent(store, parent_id)
     trained = trained_drawings(store, parent)
     if trained is None:
         raise TeachingError(

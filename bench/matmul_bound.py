@@ -5,11 +5,13 @@ product of each layer, the weight gradient of each layer and the input
 gradient of every layer but the first. numpy times exactly those products at
 the same shapes and batch size (float32, every core): that is the floor. The
 engine's median epoch (the app's worker, as a learner runs it, first epoch
-left out) is then compared with it, and so is plain `model.fit` with one step
-per call into TensorFlow (Keras's default, and the engine before it ran
-several), in a fresh process, interleaved, so the machine's drift hits all
-three alike. Also reports how often the page hears of a batch, and how long
-Stop takes to end training.
+left out) is then compared with it, and so is plain `model.fit` with Keras's
+own weight updates and feed of numpy arrays, at the engine's steps per call
+(the engine before it had TensorFlow's fused update kernels and its epoch
+batches: core.throughput) and at one step per call (Keras's default),
+each in a fresh process, interleaved, so the machine's drift hits all alike.
+Also reports how often the page hears of a batch, and how long Stop takes to
+end training.
 
     python -m bench.matmul_bound [--repeats 3] [--epochs 4]
 """
@@ -93,15 +95,24 @@ def stop_seconds(config: TrainConfig, runs_dir: str) -> float:
     return last - asked
 
 
-def plain_fit_epochs(config: TrainConfig, steps_per_execution: int) -> list[float]:
-    """`model.fit` with a given number of steps per call, in a fresh process like the app's workers."""
+def plain_fit_epochs(config: TrainConfig, steps_per_execution: int | None, engine_feed: bool) -> list[float]:
+    """`model.fit` fed as the engine feeds it or as Keras does, in a fresh process like the app's workers.
+
+    Steps per call as given, or as the engine chooses them (None)."""
     code = (
         "import json, sys; from core.config import TrainConfig; from bench.training_overhead import "
         "plain_epoch_times; c = TrainConfig.from_dict(json.loads(sys.argv[1])); "
-        "print(json.dumps(plain_epoch_times(c, int(sys.argv[2]))))"
+        "print(json.dumps(plain_epoch_times(c, json.loads(sys.argv[2]), json.loads(sys.argv[3]))))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(config.to_dict()), str(steps_per_execution)],
+        [
+            sys.executable,
+            "-c",
+            code,
+            json.dumps(config.to_dict()),
+            json.dumps(steps_per_execution),
+            json.dumps(engine_feed),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -112,21 +123,25 @@ def plain_fit_epochs(config: TrainConfig, steps_per_execution: int) -> list[floa
 
 def measure(repeats: int = 3, epochs: int = 4) -> dict:
     config = TrainConfig(epochs=epochs, patience=0)
-    engine, one_step, floors, rates = [], [], [], []
+    engine, keras_updates, one_step, floors, rates = [], [], [], [], []
     with tempfile.TemporaryDirectory() as runs_dir:
         for _ in range(repeats):
             floors.append(matmul_epoch_seconds(config))
             run = engine_run(config, runs_dir)
             engine += run["epochs"]
             rates.append(run["updates_per_s"])
-            one_step += plain_fit_epochs(config, 1)
+            keras_updates += plain_fit_epochs(config, None, engine_feed=False)
+            one_step += plain_fit_epochs(config, 1, engine_feed=False)
         stop = statistics.median(stop_seconds(config, runs_dir) for _ in range(3))
     floor, engine_s, one_step_s = min(floors), statistics.median(engine), statistics.median(one_step)
+    keras_updates_s = statistics.median(keras_updates)
     return {
         "matmul_epoch_s": floor,
         "matmul_gflops": epoch_flops(config) / floor / 1e9,
         "engine_epoch_s": engine_s,
         "engine_ratio": engine_s / floor,
+        "keras_updates_epoch_s": keras_updates_s,
+        "keras_updates_ratio": keras_updates_s / floor,
         "one_step_epoch_s": one_step_s,
         "one_step_ratio": one_step_s / floor,
         "updates_per_s": statistics.median(r for r in rates if r),
@@ -143,7 +158,9 @@ def main() -> None:
     r = measure(args.repeats, args.epochs)
     print(f"numpy matrix products    {r['matmul_epoch_s']:.3f} s per epoch ({r['matmul_gflops']:.0f} GFLOP/s)")
     print(f"engine                   {r['engine_epoch_s']:.3f} s per epoch: {r['engine_ratio']:.2f}x the bound")
-    print(f"model.fit, 1 step/call   {r['one_step_epoch_s']:.3f} s per epoch: {r['one_step_ratio']:.2f}x the bound")
+    keras_updates = f"{r['keras_updates_epoch_s']:.3f} s per epoch: {r['keras_updates_ratio']:.2f}x the bound"
+    print(f"Keras's updates and feed {keras_updates}")
+    print(f"... and 1 step per call  {r['one_step_epoch_s']:.3f} s per epoch: {r['one_step_ratio']:.2f}x the bound")
     print(f"batch updates to the page {r['updates_per_s']:.1f}/s; Stop halts training in {r['stop_s']:.2f} s")
     print(f"over {r['epochs_measured']} engine epochs")
 

@@ -56,13 +56,15 @@ def count_parameters(config: TrainConfig) -> int:
     return sum(row.params for row in describe_layers(config))
 
 
-def build_model(config: TrainConfig, steps_per_execution: int = 1):
+def build_model(config: TrainConfig, steps_per_execution: int = 1, fused_updates: bool = False):
     """Build and compile the Keras MLP described by `config`.
 
     Input is a 28x28 float image in [0, 1]; output is ten softmax probabilities,
     always computed in float32. With `augment`, Keras's random image layers (active
     only in training) come first; with `fast_mode`, hidden layers compute in 16 bits.
-    `steps_per_execution` training steps run per call into TensorFlow (core.throughput).
+    `steps_per_execution` training steps run per call into TensorFlow (core.throughput), and
+    `fused_updates` has TensorFlow's fused kernels update the weights (core.fused_updates): for
+    training; a model to be saved keeps Keras's stock optimizer, which any Keras can load.
     """
     import keras
 
@@ -77,7 +79,7 @@ def build_model(config: TrainConfig, steps_per_execution: int = 1):
             layers.append(keras.layers.Dropout(config.dropout, name=f"dropout_{i}", dtype=hidden_dtype))
     layers.append(keras.layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="output"))
     model = keras.Sequential(layers, name="mnist_mlp")
-    optimizer = make_optimizer(config)
+    optimizer = make_optimizer(config, fused_updates)
     if hidden_dtype == "mixed_float16":  # float16 gradients underflow without loss scaling
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(
@@ -89,14 +91,17 @@ def build_model(config: TrainConfig, steps_per_execution: int = 1):
     return model
 
 
-def make_optimizer(config: TrainConfig):
+def make_optimizer(config: TrainConfig, fused_updates: bool = False):
     import keras
 
+    optimizers = keras.optimizers
+    if fused_updates:
+        from core import fused_updates as optimizers
     if config.optimizer == "adam":
-        return keras.optimizers.Adam(learning_rate=config.learning_rate)
+        return optimizers.Adam(learning_rate=config.learning_rate)
     if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=config.learning_rate)
-    return keras.optimizers.SGD(learning_rate=config.learning_rate, momentum=0.9)
+        return optimizers.RMSprop(learning_rate=config.learning_rate)
+    return optimizers.SGD(learning_rate=config.learning_rate, momentum=0.9)
 
 
 def augmentation_layers() -> list:

@@ -106,7 +106,7 @@ def train_run(
 def _train(
     store: RunStore, run_id: str, recorder: Recorder, should_stop: Callable[[], bool], threads: int | None
 ) -> dict:
-    from core.throughput import limit_threads, steps_per_execution
+    from core.throughput import epoch_batches, limit_threads, steps_per_execution
 
     if threads:
         limit_threads(threads)  # before TensorFlow runs anything: its pools are sized once
@@ -126,7 +126,7 @@ def _train(
         teaching = plan_teaching(store, run_id, config, mnist_images=len(x_train))
         x_train, y_train = training_arrays(x_train, y_train, teaching, vary=not config.augment)
     steps = -(-len(x_train) // config.batch_size)
-    model = build_model(config, steps_per_execution=steps_per_execution(config, steps))
+    model = build_model(config, steps_per_execution=steps_per_execution(config, steps), fused_updates=True)
     if teaching is not None and teaching.start_weights is not None:
         set_dense_weights(model, teaching.start_weights)  # a fine-tune: from its parent's weights
     early = keras.callbacks.EarlyStopping(
@@ -153,9 +153,7 @@ def _train(
         )
     train_start = time.time()
     model.fit(
-        x_train,
-        y_train,
-        batch_size=config.batch_size,
+        epoch_batches(x_train, y_train, config.batch_size, config.seed),
         epochs=config.epochs,
         validation_data=(data.x_val, data.y_val),
         callbacks=callbacks,

@@ -105,7 +105,7 @@ def main() -> None:
         (
             "default model: engine's median epoch vs numpy's matrix products at the same shapes (the bound)",
             f"{bound['engine_epoch_s']:.2f} s vs {bound['matmul_epoch_s']:.2f} s: {bound['engine_ratio']:.2f}x the "
-            f"bound (with Keras's own weight updates and feed: {bound['keras_updates_epoch_s']:.2f} s, "
+            f"bound (with Keras's own weight updates: {bound['keras_updates_epoch_s']:.2f} s, "
             f"{bound['keras_updates_ratio']:.2f}x; and one step per call: {bound['one_step_epoch_s']:.2f} s, "
             f"{bound['one_step_ratio']:.2f}x)",
         ),

@@ -6,9 +6,9 @@ gradient of every layer but the first. numpy times exactly those products at
 the same shapes and batch size (float32, every core): that is the floor. The
 engine's median epoch (the app's worker, as a learner runs it, first epoch
 left out) is then compared with it, and so is plain `model.fit` with Keras's
-own weight updates and feed of numpy arrays, at the engine's steps per call
-(the engine before it had TensorFlow's fused update kernels and its epoch
-batches: core.throughput) and at one step per call (Keras's default),
+own weight updates, at the engine's steps per call (the engine before it had
+TensorFlow's fused update kernels: core.fused_updates) and at one step per
+call (Keras's default),
 each in a fresh process, interleaved, so the machine's drift hits all alike.
 Also reports how often the page hears of a batch, and how long Stop takes to
 end training.
@@ -95,8 +95,8 @@ def stop_seconds(config: TrainConfig, runs_dir: str) -> float:
     return last - asked
 
 
-def plain_fit_epochs(config: TrainConfig, steps_per_execution: int | None, engine_feed: bool) -> list[float]:
-    """`model.fit` fed as the engine feeds it or as Keras does, in a fresh process like the app's workers.
+def plain_fit_epochs(config: TrainConfig, steps_per_execution: int | None, fused_updates: bool) -> list[float]:
+    """`model.fit` with fused or Keras's own weight updates, in a fresh process like the app's workers.
 
     Steps per call as given, or as the engine chooses them (None)."""
     code = (
@@ -111,7 +111,7 @@ def plain_fit_epochs(config: TrainConfig, steps_per_execution: int | None, engin
             code,
             json.dumps(config.to_dict()),
             json.dumps(steps_per_execution),
-            json.dumps(engine_feed),
+            json.dumps(fused_updates),
         ],
         capture_output=True,
         text=True,
@@ -130,8 +130,8 @@ def measure(repeats: int = 3, epochs: int = 4) -> dict:
             run = engine_run(config, runs_dir)
             engine += run["epochs"]
             rates.append(run["updates_per_s"])
-            keras_updates += plain_fit_epochs(config, None, engine_feed=False)
-            one_step += plain_fit_epochs(config, 1, engine_feed=False)
+            keras_updates += plain_fit_epochs(config, None, fused_updates=False)
+            one_step += plain_fit_epochs(config, 1, fused_updates=False)
         stop = statistics.median(stop_seconds(config, runs_dir) for _ in range(3))
     floor, engine_s, one_step_s = min(floors), statistics.median(engine), statistics.median(one_step)
     keras_updates_s = statistics.median(keras_updates)
@@ -159,7 +159,7 @@ def main() -> None:
     print(f"numpy matrix products    {r['matmul_epoch_s']:.3f} s per epoch ({r['matmul_gflops']:.0f} GFLOP/s)")
     print(f"engine                   {r['engine_epoch_s']:.3f} s per epoch: {r['engine_ratio']:.2f}x the bound")
     keras_updates = f"{r['keras_updates_epoch_s']:.3f} s per epoch: {r['keras_updates_ratio']:.2f}x the bound"
-    print(f"Keras's updates and feed {keras_updates}")
+    print(f"Keras's own updates      {keras_updates}")
     print(f"... and 1 step per call  {r['one_step_epoch_s']:.3f} s per epoch: {r['one_step_ratio']:.2f}x the bound")
     print(f"batch updates to the page {r['updates_per_s']:.1f}/s; Stop halts training in {r['stop_s']:.2f} s")
     print(f"over {r['epochs_measured']} engine epochs")

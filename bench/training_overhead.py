@@ -26,29 +26,23 @@ POLLS_PER_SECOND = 5
 
 
 def plain_epoch_times(
-    config: TrainConfig, steps_per_execution: int | None = None, engine_feed: bool = True
+    config: TrainConfig, steps_per_execution: int | None = None, fused_updates: bool = True
 ) -> list[float]:
-    """Epoch times of `model.fit` alone; steps per call as the engine's unless given.
-
-    `engine_feed`: the engine's fused weight updates and epoch batches, or else Keras's own
-    updates and its feed of numpy arrays (the engine before it had them)."""
+    """Epoch times of `model.fit` alone; steps per call and weight updates as the engine's unless given."""
     import keras
 
     from core.model import build_model
-    from core.throughput import epoch_batches
     from core.throughput import steps_per_execution as engine_choice
 
     data = split_mnist(bundled_mnist(), validation_size=config.validation_size, train_limit=config.train_limit)
     clock = epoch_clock()
     keras.utils.set_random_seed(config.seed)
     steps = steps_per_execution or engine_choice(config, -(-len(data.x_train) // config.batch_size))
-    model = build_model(config, steps_per_execution=steps, fused_updates=engine_feed)
-    if engine_feed:
-        inputs = {"x": epoch_batches(data.x_train, data.y_train, config.batch_size, config.seed)}
-    else:
-        inputs = {"x": data.x_train, "y": data.y_train, "batch_size": config.batch_size}
+    model = build_model(config, steps_per_execution=steps, fused_updates=fused_updates)
     model.fit(
-        **inputs,
+        data.x_train,
+        data.y_train,
+        batch_size=config.batch_size,
         epochs=config.epochs,
         validation_data=(data.x_val, data.y_val),
         callbacks=[clock],

@@ -52,31 +52,3 @@ def limit_threads(cores: int) -> None:
 
     tf.config.threading.set_intra_op_parallelism_threads(cores)
     tf.config.threading.set_inter_op_parallelism_threads(min(cores, 2))
-
-
-def epoch_batches(x, y, batch_size: int, seed: int):
-    """The training set as `fit` input: reshuffled each epoch, in an order that follows `seed`.
-
-    Given numpy arrays, Keras slices and gathers every batch in its own tf.data step; drawing each
-    epoch's order once, gathering the whole epoch at once and cutting it into batches made an epoch
-    of the default network 1.10x faster here (bench/matmul_bound.py has the before and after).
-    """
-    import tensorflow as tf
-
-    count, full = len(x), len(x) // batch_size * batch_size
-    x, y = tf.constant(x), tf.constant(y)
-
-    def one_epoch(draw):
-        order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=tf.stack([draw, draw]))
-        x_epoch, y_epoch = tf.gather(x, order), tf.gather(y, order)
-        batches = tf.data.Dataset.from_tensor_slices(
-            (tf.reshape(x_epoch[:full], (-1, batch_size, *x.shape[1:])), tf.reshape(y_epoch[:full], (-1, batch_size)))
-        )
-        if full < count:
-            batches = batches.concatenate(tf.data.Dataset.from_tensors((x_epoch[full:], y_epoch[full:])))
-        return batches
-
-    # Each pass over the dataset (Keras makes one per epoch) draws a new number, so a new order.
-    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-    steps = -(-count // batch_size)
-    return draws.flat_map(one_epoch).apply(tf.data.experimental.assert_cardinality(steps)).prefetch(1)

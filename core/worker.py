@@ -106,7 +106,7 @@ def train_run(
 def _train(
     store: RunStore, run_id: str, recorder: Recorder, should_stop: Callable[[], bool], threads: int | None
 ) -> dict:
-    from core.throughput import epoch_batches, limit_threads, steps_per_execution
+    from core.throughput import limit_threads, steps_per_execution
 
     if threads:
         limit_threads(threads)  # before TensorFlow runs anything: its pools are sized once
@@ -153,7 +153,9 @@ def _train(
         )
     train_start = time.time()
     model.fit(
-        epoch_batches(x_train, y_train, config.batch_size, config.seed),
+        x_train,
+        y_train,
+        batch_size=config.batch_size,
         epochs=config.epochs,
         validation_data=(data.x_val, data.y_val),
         callbacks=callbacks,

@@ -26,6 +26,10 @@ def first_layer_src(page) -> str:
     return section(page, "What the first layer looks for").locator("img").first.get_attribute("src")
 
 
+def guesses_shown(page) -> int:
+    return section(page, "Its guesses on 20 digits").locator("img").count()
+
+
 def weight_columns(page) -> int:
     """Epochs drawn in the weights' heatmap (the last Plotly chart on the page)."""
     return page.locator(".js-plotly-plot").last.evaluate("el => (el.data && el.data[0].x.length) || 0")
@@ -46,7 +50,7 @@ def test_inside_panels_change_each_epoch_survive_a_reload_and_replay_with_a_slid
     page.get_by_role("button", name="Start training").click()
 
     page.get_by_text(EPOCH).wait_for(timeout=90_000)
-    assert section(page, "Its guesses on 20 digits").locator("img").count() == 20
+    assert wait_until(lambda: guesses_shown(page) == 20, timeout=10)  # the same rerun's pictures follow its text
     first = (shown_epoch(page), first_layer_src(page), weight_columns(page))
     assert wait_until(lambda: shown_epoch(page) > first[0], timeout=60)
     assert wait_until(lambda: first_layer_src(page) != first[1], timeout=10)  # the same rerun's picture...
@@ -55,7 +59,7 @@ def test_inside_panels_change_each_epoch_survive_a_reload_and_replay_with_a_slid
     page.reload()  # mid-run: the same run, its panels again
     page.get_by_text(EPOCH).wait_for()
     section(page, "What the first layer looks for").locator("img").first.wait_for()
-    assert section(page, "Its guesses on 20 digits").locator("img").count() == 20
+    assert wait_until(lambda: guesses_shown(page) == 20, timeout=10)
 
     page.get_by_role("button", name="Stop training").click()
     page.get_by_text("Held-out test results").wait_for(timeout=60_000)

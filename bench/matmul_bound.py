@@ -8,10 +8,9 @@ engine's median epoch (the app's worker, as a learner runs it, first epoch
 left out) is then compared with it, and so is plain `model.fit` with Keras's
 own weight updates, at the engine's steps per call (the engine before it had
 TensorFlow's fused update kernels: core.fused_updates) and at one step per
-call (Keras's default),
-each in a fresh process, interleaved, so the machine's drift hits all alike.
-Also reports how often the page hears of a batch, and how long Stop takes to
-end training.
+call (Keras's default), each in a fresh process, interleaved, so the machine's
+drift hits all alike. Also reports how often the page hears of a batch, and
+how long Stop takes to end training.
 
     python -m bench.matmul_bound [--repeats 3] [--epochs 4]
 """

@@ -1,5 +1,6 @@
 """TensorFlow's fused update kernels train exactly as Keras's own optimizers do, and saved models stay plain."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -9,8 +10,6 @@ from core.model import build_model, export_model
 
 
 def trained_weights(config: TrainConfig, fused: bool, data) -> list[np.ndarray]:
-    import keras
-
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, steps_per_execution=3, fused_updates=fused)
     model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs, verbose=0)
@@ -28,8 +27,6 @@ def test_fused_updates_give_the_weights_keras_gives(optimizer, data):
     config = TrainConfig(hidden_layers=(32, 16), dropout=0.0, optimizer=optimizer, epochs=2, batch_size=100, seed=3)
     keras_weights = trained_weights(config, fused=False, data=data)
     fused_weights = trained_weights(config, fused=True, data=data)
-    import keras
-
     keras.utils.set_random_seed(config.seed)
     start = build_model(config).get_weights()
     for stock, fused in zip(keras_weights, fused_weights):

@@ -31,8 +31,16 @@ def guesses_shown(page) -> int:
 
 
 def weight_columns(page) -> int:
-    """Epochs drawn in the weights' heatmap (the last Plotly chart on the page)."""
-    return page.locator(".js-plotly-plot").last.evaluate("el => (el.data && el.data[0].x.length) || 0")
+    """Epochs drawn in the weights' heatmap, 0 before it is drawn. It is the page's only st.plotly_chart while a run
+    trains: the live curves are a Plotly plot too, and where the heatmap is not drawn yet (or is being replaced), the
+    last plot on the page is theirs, with a point per batch."""
+    return page.evaluate(
+        """() => {
+          const plots = document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot");
+          const newest = plots[plots.length - 1];
+          return (newest && newest.data && newest.data[0].x.length) || 0;
+        }"""
+    )
 
 
 def shown_epoch(page) -> int:
@@ -51,6 +59,7 @@ def test_inside_panels_change_each_epoch_survive_a_reload_and_replay_with_a_slid
 
     page.get_by_text(EPOCH).wait_for(timeout=90_000)
     assert wait_until(lambda: guesses_shown(page) == 20, timeout=10)  # the same rerun's pictures follow its text
+    assert wait_until(lambda: weight_columns(page) > 0, timeout=10)  # ...and its chart
     first = (shown_epoch(page), first_layer_src(page), weight_columns(page))
     assert wait_until(lambda: shown_epoch(page) > first[0], timeout=60)
     assert wait_until(lambda: first_layer_src(page) != first[1], timeout=10)  # the same rerun's picture...

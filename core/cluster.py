@@ -41,8 +41,9 @@ from collections.abc import Iterator
 from core.config import TrainConfig
 from core.evaluation import MetricsError, RunMetrics
 from core.execution import LocalExecution, threads_per_training
+from core.run_files import is_batch_record, is_epoch_record
 from core.run_states import COMPLETED, FAILED, INTERRUPTED, STOP_REASONS, STOPPED
-from core.store import ClaimError, RunStore, StoreError, is_batch_record, is_epoch_record
+from core.store import ClaimError, RunStore, StoreError
 from core.throughput import available_cores
 
 log = logging.getLogger(__name__)

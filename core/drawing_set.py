@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from core.atomic_files import explain_os_error, write_bytes_atomic
 from core.data import NUM_CLASSES
 from core.drawing import EmptyDrawing, ink_channel, preprocess_drawing
-from core.store import explain_os_error, write_bytes_atomic
 
 DRAWINGS_DIR_ENV = "MNIST_DRAWINGS_DIR"
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}

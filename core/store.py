@@ -32,10 +32,8 @@ the command line) write to one store at once, so:
 from __future__ import annotations
 
 import dataclasses
-import errno
 import fcntl
 import json
-import math
 import os
 import re
 import secrets
@@ -48,11 +46,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import snapshots
+from core.atomic_files import explain_os_error, file_in_the_way, write_bytes_atomic, write_json_atomic
 from core.classroom import clean_name, is_clean_name, is_owner
-from core.config import ConfigError, TrainConfig
+from core.config import TrainConfig
 from core.drawings_record import DrawingsRecord, RecordError
-from core.evaluation import MetricsError, RunMetrics
-from core.run_states import ACTIVE_STATUSES, DAMAGED, INTERRUPTED, QUEUED, RUNNING, SAVED_STATUSES
+from core.evaluation import RunMetrics
+from core.processes import owner_alive, this_process
+from core.run_files import (
+    Damaged,
+    check_config,
+    check_metrics,
+    check_status,
+    is_batches_line,
+    is_epoch_record,
+    is_file,
+    is_time,
+    read_json,
+    read_jsonl,
+)
+from core.run_states import ACTIVE_STATUSES, DAMAGED, INTERRUPTED, QUEUED, RUNNING
 
 RUNS_DIR_ENV = "MNIST_RUNS_DIR"
 DEFAULT_RUNS_DIR = Path(__file__).resolve().parent.parent / "runs"
@@ -63,8 +75,6 @@ CLASSROOM_FILE = "classroom.json"
 CLASSROOM_LOCK = ".classroom.lock"
 # What `write_bytes_atomic` and `save_model` name their temporary files; nothing else in a run matches.
 LEFTOVER_PATTERNS = (".*.tmp", ".model.*.tmp.keras", f"{snapshots.FOLDER}/.*.tmp")
-MAX_PID = 4_194_304  # Linux's highest possible pid (2**22); 0 and negatives signal process groups
-LATEST_TIME = 7_258_118_400.0  # 2200-01-01 in seconds since 1970: later "dates" are corrupt (and unplottable)
 _CREATE_ATTEMPTS = 100
 
 
@@ -133,269 +143,8 @@ def is_run_id(text: str) -> bool:
     return isinstance(text, str) and bool(_RUN_ID.match(text))
 
 
-# --- processes --------------------------------------------------------------------------------
-
-
-def _process_stat(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the command name (Linux), or None where there is none."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def _process_start_ticks(pid: int) -> str | None:
-    """Start time of a process, so a reused pid is not mistaken for the owner."""
-    fields = _process_stat(pid)
-    return fields[19] if fields and len(fields) > 19 else None
-
-
-def _this_process() -> dict:
-    return {"pid": os.getpid(), "pid_start": _process_start_ticks(os.getpid())}
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def owner_alive(status: dict) -> bool:
-    """Whether the process recorded in a status is still running (and is the same process, not a reused pid)."""
-    pid = status.get("pid")
-    if not _is_int(pid) or not 1 <= pid <= MAX_PID:
-        return False  # os.kill(0, 0) would "find" our own process group
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    fields = _process_stat(pid)
-    if fields and fields[0] in ("Z", "X"):
-        return False  # exited, not yet reaped by its parent
-    recorded = status.get("pid_start")
-    return recorded is None or recorded == (fields[19] if fields and len(fields) > 19 else None)
-
-
-# --- files ------------------------------------------------------------------------------------
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomic(path: Path, data) -> None:
-    write_bytes_atomic(path, json.dumps(data, indent=1).encode())
-
-
-def _file_in_the_way(path: Path) -> Path | None:
-    """The first existing part of `path` that is a file, where a folder is needed; else None."""
-    for part in reversed((path, *path.parents)):
-        if part.exists() or part.is_symlink():
-            if not part.is_dir():
-                return part
-        else:
-            return None
-    return None
-
-
-def explain_os_error(error: OSError, path: Path | str | None = None) -> str:
-    """What went wrong with a path, in words a learner can act on (no full stop at the end).
-
-    `path` (say, the store's folder) is named instead of the file the error is about (say, a
-    temporary file in it), when given.
-    """
-    where = Path(path) if path else Path(error.filename) if error.filename else None
-    at = f" ({where})" if where else ""
-    code, reason = error.errno, error.strerror or str(error)
-    if code in (errno.ENOSPC, errno.EDQUOT):
-        return f"{reason}{at}. Free some disk space and try again"
-    if code == errno.EROFS:
-        return f"{where or 'it'} is on a read-only disk ({reason})"
-    if code in (errno.EACCES, errno.EPERM):
-        return f"you are not allowed to write to {where or 'it'} ({reason})"
-    if code == errno.ENOTDIR and where is not None:
-        blocker = _file_in_the_way(where)
-        if blocker is not None and blocker != where:
-            return f"{blocker} is a file, so {where} cannot be a folder under it"
-        return f"{where} is a file, not a folder"
-    if code == errno.EEXIST:
-        return f"{where or 'it'} already exists" + (" and is not a folder" if where and not where.is_dir() else "")
-    if code == errno.EISDIR:
-        return f"{where or 'it'} is a folder, where a file was expected"
-    if code == errno.ENOENT:
-        return f"{where or 'it'} does not exist, and cannot be made there ({reason})"
-    return f"{reason}{at}"
-
-
 def _save_error(what: str, error: OSError) -> StoreError:
     return StoreError(f"Could not save {what}: {explain_os_error(error)}; nothing already saved was changed.")
-
-
-class _Damaged(Exception):
-    """A run's file is not what this app writes; the message says which file and what is wrong."""
-
-
-def _show(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _kind(value) -> str:
-    names = {dict: "a record", list: "a list", str: "text", bool: "true/false", type(None): "null"}
-    return names.get(type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
-
-
-def _read_json(folder: Path, name: str, required: bool = True):
-    """A JSON file's content; `_Damaged` if it is missing (when required), unreadable or not JSON."""
-    try:
-        with open(folder / name, "rb") as f:
-            text = f.read()
-    except FileNotFoundError:
-        if required:
-            raise _Damaged(f"{name} is missing") from None
-        return None
-    except OSError as error:
-        raise _Damaged(f"{name} cannot be read ({error.strerror or error})") from None
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        raise _Damaged(f"{name} is not valid JSON (it may have been cut off while being written)") from None
-
-
-def _read_jsonl(path: Path, keep) -> list:
-    """Every complete line that `keep` accepts; lines torn by a crash mid-append, or of the wrong shape, are skipped."""
-    records = []
-    try:
-        with open(path, "rb") as f:
-            for line in f:
-                try:
-                    record = json.loads(line)
-                except (ValueError, RecursionError):
-                    continue
-                if keep(record):
-                    records.append(record)
-    except FileNotFoundError:
-        return []
-    except OSError:
-        return records  # unreadable: the curves are simply missing, the run itself is still usable
-    return records
-
-
-# --- what may be in each file ---------------------------------------------------------------
-
-
-def _real(value) -> bool:
-    """A JSON number, NaN included: a diverged training's loss is NaN, and that is a result, not damage."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _number(value) -> bool:
-    return _real(value) and math.isfinite(value)
-
-
-def _nan_or(check):
-    return lambda value: _real(value) and (math.isnan(value) or check(value))
-
-
-def _time(value) -> bool:
-    return _number(value) and 0 <= value <= LATEST_TIME
-
-
-def _optional(check):
-    return lambda value: value is None or check(value)
-
-
-def _text(value) -> bool:
-    return isinstance(value, str)
-
-
-# Each field the app reads, what it must be, and how to say so. Missing optional fields are fine.
-_STATUS_FIELDS = {
-    "status": (lambda v: v in SAVED_STATUSES, f"one of {', '.join(SAVED_STATUSES)}", True),
-    "pid": (_optional(lambda v: _is_int(v) and 1 <= v <= MAX_PID), f"a process id from 1 to {MAX_PID:,}", False),
-    "pid_start": (_optional(lambda v: isinstance(v, str) and v.isdigit()), "a number as text", False),
-    "created": (_time, "a time between 1970 and 2200 in seconds", True),
-    "started": (_optional(_time), "a time between 1970 and 2200 in seconds", False),
-    "finished": (_optional(_time), "a time between 1970 and 2200 in seconds", False),
-    "stop_reason": (_optional(_text), "text", False),
-    "error": (_optional(_text), "text", False),
-    "label": (_text, "text", False),
-    "owner": (_optional(is_owner), "64 hexadecimal digits (a SHA-256)", False),
-    "owner_name": (is_clean_name, "a display name of at most 40 printable characters", False),
-}
-
-
-def _check_fields(name: str, data, rules: dict, what: str) -> dict:
-    if not isinstance(data, dict):
-        raise _Damaged(f"{name} holds {_kind(data)}, not {what}")
-    for field, (check, expected, required) in rules.items():
-        if field not in data:
-            if required:
-                raise _Damaged(f"{name} has no {field}")
-        elif not check(data[field]):
-            raise _Damaged(f"{name}: {field} must be {expected} (got {_show(data[field])})")
-    return data
-
-
-def _check_status(data) -> dict:
-    return _check_fields("status.json", data, _STATUS_FIELDS, "the run's status")
-
-
-def _check_metrics(data) -> RunMetrics:
-    try:
-        return RunMetrics.from_dict(data)
-    except MetricsError as error:
-        raise _Damaged(str(error)) from None
-
-
-def _check_config(data) -> TrainConfig:
-    if not isinstance(data, dict):
-        raise _Damaged(f"config.json holds {_kind(data)}, not the run's settings")
-    try:
-        return TrainConfig.from_dict(data)
-    except ConfigError as error:
-        raise _Damaged(f"config.json: {error.message.rstrip('.')}") from None
-    except (TypeError, ValueError) as error:
-        raise _Damaged(f"config.json: {error}") from None
-
-
-def is_epoch_record(record) -> bool:
-    """A history line the charts can draw: a finite epoch, and numbers (NaN too) for the metrics it has."""
-    return (
-        isinstance(record, dict)
-        and _number(record.get("epoch"))
-        and all(_real(record[k]) for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in record)
-    )
-
-
-def is_batch_record(record) -> bool:
-    return (
-        isinstance(record, dict)
-        and _number(record.get("epoch"))
-        and _real(record.get("loss"))
-        and _real(record.get("accuracy"))
-    )
-
-
-def _batches_line(line) -> bool:
-    return isinstance(line, list) and all(map(is_batch_record, line))
-
-
-def _is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except OSError:  # a folder we may not look into: no usable file there
-        return False
 
 
 def _lock_is_held(folder: Path) -> bool:
@@ -437,7 +186,7 @@ class RunStore:
         Raises StoreError naming the folder and what is wrong with it (a file, under a file,
         read-only, not ours to write); nothing is left behind when it does.
         """
-        blocker = _file_in_the_way(self.root)
+        blocker = file_in_the_way(self.root)
         if blocker == self.root:
             raise StoreError(f"Cannot store runs in {self.root}: it is a file, not a folder.")
         if blocker is not None:
@@ -473,8 +222,8 @@ class RunStore:
         if not folder.is_dir():
             raise StoreError(f"Run {folder.name} does not exist (it may have been deleted).")
         try:
-            return _check_status(_read_json(folder, "status.json"))
-        except _Damaged as damage:
+            return check_status(read_json(folder, "status.json"))
+        except Damaged as damage:
             raise StoreError(f"Run {folder.name} is damaged ({damage}); it can only be deleted.") from None
 
     # --- writing -------------------------------------------------------
@@ -519,7 +268,7 @@ class RunStore:
                 if drawings is not None:
                     write_json_atomic(folder / "drawings.json", drawings.to_dict())
                 write_json_atomic(
-                    folder / "status.json", {"status": QUEUED, "created": time.time(), **_this_process(), **whose}
+                    folder / "status.json", {"status": QUEUED, "created": time.time(), **this_process(), **whose}
                 )
         except (OSError, StoreError) as error:
             shutil.rmtree(folder, ignore_errors=True)  # ours: made just above
@@ -553,7 +302,7 @@ class RunStore:
                     raise ClaimError(
                         f"Run {run_id} is {state}{owner}, not waiting to be trained, so this worker leaves it alone."
                     )
-                status.update(status=RUNNING, started=time.time(), **_this_process())
+                status.update(status=RUNNING, started=time.time(), **this_process())
                 write_json_atomic(folder / "status.json", status)
         except ClaimError:
             raise
@@ -662,8 +411,8 @@ class RunStore:
     def classroom(self) -> Classroom:
         """The class's display names and settings; defaults for whatever is missing or not what this app writes."""
         try:
-            data = _read_json(self.root, CLASSROOM_FILE, required=False)
-        except _Damaged:
+            data = read_json(self.root, CLASSROOM_FILE, required=False)
+        except Damaged:
             data = None
         if not isinstance(data, dict):
             return Classroom()
@@ -746,8 +495,8 @@ class RunStore:
                     continue
                 with self._locked(folder.name):
                     try:
-                        status = _check_status(_read_json(folder, "status.json"))
-                    except _Damaged:
+                        status = check_status(read_json(folder, "status.json"))
+                    except Damaged:
                         status = {}  # no owner anyone can name
                     if owner_alive(status):
                         continue
@@ -764,22 +513,22 @@ class RunStore:
     # --- reading -------------------------------------------------------
     def load_config(self, run_id: str) -> TrainConfig:
         try:
-            return _check_config(_read_json(self.run_dir(run_id), "config.json"))
-        except _Damaged as damage:
+            return check_config(read_json(self.run_dir(run_id), "config.json"))
+        except Damaged as damage:
             raise StoreError(f"Run {run_id} cannot be used: {damage}.") from None
 
     def load_history(self, run_id: str) -> list[dict]:
-        return _read_jsonl(self.run_dir(run_id) / "history.jsonl", is_epoch_record)
+        return read_jsonl(self.run_dir(run_id) / "history.jsonl", is_epoch_record)
 
     def load_batches(self, run_id: str) -> list[dict]:
-        return [b for epoch in _read_jsonl(self.run_dir(run_id) / "batches.jsonl", _batches_line) for b in epoch]
+        return [b for epoch in read_jsonl(self.run_dir(run_id) / "batches.jsonl", is_batches_line) for b in epoch]
 
     def load_metrics(self, run_id: str) -> RunMetrics | None:
         """The held-out results, or None if there are none yet; StoreError if metrics.json is damaged."""
         try:
-            data = _read_json(self.run_dir(run_id), "metrics.json", required=False)
-            return None if data is None else _check_metrics(data)
-        except _Damaged as damage:
+            data = read_json(self.run_dir(run_id), "metrics.json", required=False)
+            return None if data is None else check_metrics(data)
+        except Damaged as damage:
             raise StoreError(f"Run {run_id} cannot be used: {damage}.") from None
 
     def load_drawings_record(self, run_id: str) -> DrawingsRecord | None:
@@ -788,14 +537,14 @@ class RunStore:
         StoreError if drawings.json is damaged: then nobody can tell which drawings the run saw.
         """
         try:
-            data = _read_json(self.run_dir(run_id), "drawings.json", required=False)
+            data = read_json(self.run_dir(run_id), "drawings.json", required=False)
             return None if data is None else DrawingsRecord.from_dict(data)
-        except (_Damaged, RecordError) as damage:
+        except (Damaged, RecordError) as damage:
             raise StoreError(f"Run {run_id}'s record of your drawings cannot be used: {damage}.") from None
 
     def model_path(self, run_id: str) -> Path | None:
         path = self.run_dir(run_id) / "model.keras"
-        return path if _is_file(path) else None
+        return path if is_file(path) else None
 
     def snapshots_folder(self, run_id: str) -> Path:
         """Where a run's snapshots are (core.snapshots.read_series reads them, checked; stamp tells of changes)."""
@@ -838,16 +587,16 @@ class RunStore:
         status: dict = {}
         config = None
         try:
-            status = _read_json(folder, "status.json", required=False)
+            status = read_json(folder, "status.json", required=False)
             if status is None:
                 if _lock_is_held(folder) or not folder.exists():
                     return None  # create_run holds the lock until status.json is written
-                raise _Damaged("status.json is missing")
-            _check_status(status)
-            config = _check_config(_read_json(folder, "config.json"))
-            metrics = _read_json(folder, "metrics.json", required=False)
-            metrics = None if metrics is None else _check_metrics(metrics)
-        except _Damaged as damage:
+                raise Damaged("status.json is missing")
+            check_status(status)
+            config = check_config(read_json(folder, "config.json"))
+            metrics = read_json(folder, "metrics.json", required=False)
+            metrics = None if metrics is None else check_metrics(metrics)
+        except Damaged as damage:
             return self._damaged(folder, status, config, str(damage))
         state = status["status"]
         if state in ACTIVE_STATUSES and not owner_alive(status):
@@ -862,7 +611,7 @@ class RunStore:
             stop_reason=status.get("stop_reason"),
             error=status.get("error"),
             label=status.get("label", ""),
-            has_model=_is_file(folder / "model.keras"),
+            has_model=is_file(folder / "model.keras"),
             metrics=metrics,
             owner=status.get("owner"),
             owner_name=status.get("owner_name", ""),
@@ -873,7 +622,7 @@ class RunStore:
         """A damaged run, with whatever could still be trusted (its time, for sorting; its label)."""
         status = status if isinstance(status, dict) else {}
         created = status.get("created")
-        if not _time(created):
+        if not is_time(created):
             try:
                 created = folder.stat().st_mtime
             except OSError:
@@ -891,7 +640,7 @@ class RunStore:
             stop_reason=None,
             error=None,
             label=label if isinstance(label, str) else "",
-            has_model=_is_file(folder / "model.keras"),
+            has_model=is_file(folder / "model.keras"),
             metrics=None,
             problem=problem,
             owner=owner if is_owner(owner) else None,  # who may delete it: its owner, if that much can be read

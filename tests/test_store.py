@@ -8,10 +8,11 @@ import sys
 
 import pytest
 
+from core.atomic_files import explain_os_error, write_json_atomic
 from core.config import TrainConfig
 from core.evaluation import RunMetrics
 from core.run_states import COMPLETED, DAMAGED, INTERRUPTED, QUEUED, RUNNING
-from core.store import RunStore, StoreError, explain_os_error, write_json_atomic
+from core.store import RunStore, StoreError
 
 
 class HalfWritingModel:

@@ -207,7 +207,8 @@ def test_a_second_worker_for_a_claimed_run_trains_nothing_and_leaves_it_to_the_f
 # A live owner: claims a run, then keeps saving into it (temporary file, then rename) until told to stop.
 OWNER = """
 import sys
-from core.store import RunStore, write_json_atomic
+from core.atomic_files import write_json_atomic
+from core.store import RunStore
 store, run_id = RunStore(sys.argv[1]), sys.argv[2]
 store.claim(run_id)
 (store.run_dir(run_id) / ".model.0123abcd.tmp.keras").write_bytes(b"half a model")

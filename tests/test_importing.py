@@ -36,8 +36,8 @@ from core.importing import (
     largest_config,
     max_upload_bytes,
     read_model,
-    weight_shapes,
 )
+from core.keras_weights import weight_shapes
 from core.model import build_model, export_model
 from core.store import RunStore
 

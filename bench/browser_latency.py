@@ -53,7 +53,14 @@ TIMELINE = """
       // In the page is not yet on screen: the frame that paints it begins once the main thread is free.
       requestAnimationFrame(() => (marks.shown = performance.now()));
     }
-  }).observe(document, {subtree: true, childList: true, characterData: true});
+  }).observe(document, {
+    subtree: true,
+    childList: true,
+    characterData: true,
+    // The Draw page's panel shows its answer by unhiding it, with text that may be the same as the last drawing's.
+    attributes: true,
+    attributeFilter: ["hidden"],
+  });
 })();
 """
 

@@ -46,8 +46,7 @@ DIGIT_COLOURS = [
     "#BCBD22",
     "#17BECF",
 ]
-MARKER_COLOUR = (0, 0, 0)
-MARKER_RADIUS = 12  # screen pixels
+MARKER_RADIUS = 12  # screen pixels: the ring the Draw page shows where a drawing lands (pages/_drawing_panel.css)
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
@@ -138,30 +137,6 @@ def digit_tile(image: np.ndarray, right: bool, pixel: int = 2, frame: int = 3) -
 # --- Draw: probabilities, activations ----------------------------------------------------------------
 
 
-def probability_bars(probabilities: np.ndarray, width: int = 280, height: int = 150) -> np.ndarray:
-    """The ten probabilities as bars, the chosen digit orange, each labelled with its digit and percentage."""
-    p = np.nan_to_num(np.asarray(probabilities, dtype=np.float32), nan=0.0).clip(0, 1)
-    w, h = width * HIDPI, height * HIDPI
-    image = Image.new("RGB", (w, h), (255, 255, 255))
-    draw = ImageDraw.Draw(image)
-    label, value = _font(13 * HIDPI), _font(10 * HIDPI)
-    top, bottom = 16 * HIDPI, h - 18 * HIDPI  # room for percentages above, digits below
-    slot = w / NUM_CLASSES
-    best = int(p.argmax())
-    draw.line([(0, bottom), (w, bottom)], fill=GAP_COLOUR, width=HIDPI)
-    for digit in range(NUM_CLASSES):
-        left, right = digit * slot + slot * 0.12, (digit + 1) * slot - slot * 0.12
-        bar_top = bottom - (bottom - top) * float(p[digit])
-        colour = CHOSEN_COLOUR if digit == best else TRAIN_COLOUR
-        if p[digit] > 0:
-            draw.rectangle([left, bar_top, right, bottom], fill=colour)
-        centre = (left + right) / 2
-        draw.text((centre, bottom + 3 * HIDPI), str(digit), fill=TEXT_COLOUR, font=label, anchor="mt")
-        if p[digit] >= 0.01:
-            draw.text((centre, bar_top - 2 * HIDPI), f"{p[digit]:.0%}", fill=TEXT_COLOUR, font=value, anchor="mb")
-    return np.asarray(image)
-
-
 def activation_block(values: np.ndarray, width: int = 560) -> np.ndarray:
     """One hidden layer's activations for one drawing: a cell per neuron, in order, bright = fires strongly.
 
@@ -180,10 +155,11 @@ def activation_block(values: np.ndarray, width: int = 560) -> np.ndarray:
     return _enlarge(grid.reshape(down, across, 3), cell)
 
 
-def activation_blocks(activations: list[np.ndarray], width: int = 560) -> np.ndarray:
-    """Every hidden layer's `activation_block`, first layer on top, in one picture: one image to swap per stroke."""
+def activation_blocks(activations: list[np.ndarray], width: int = 560, gap: int = 10) -> np.ndarray:
+    """Every hidden layer's `activation_block`, first layer on top, `gap` apart, in one picture: one image to swap
+    per stroke."""
     blocks = [activation_block(values, width) for values in activations]
-    gap = 10 * HIDPI
+    gap *= HIDPI
     widest = max(block.shape[1] for block in blocks)
     picture = np.empty((sum(block.shape[0] for block in blocks) + gap * (len(blocks) - 1), widest, 3), np.uint8)
     picture[:] = PAGE_COLOUR
@@ -199,12 +175,11 @@ def activation_blocks(activations: list[np.ndarray], width: int = 560) -> np.nda
 
 @dataclass(frozen=True)
 class MapPicture:
-    """The hidden map's 2,000 digits drawn once; `with_marker` adds one drawing's place in a few milliseconds.
-
-    The background is a palette image (PNG-encoded in about 5 ms, against 25 ms for the same picture in
-    RGB), whose last two palette entries are kept for the marker: white and pure black, a black no dot
-    or label uses. `origin` and `scale` turn map coordinates into picture pixels (y grows upwards on
-    the map, downwards in the picture). Never changed once made: one picture serves every session.
+    """The hidden map's 2,000 digits drawn once, as a palette image (PNG-encoded in about 5 ms, against
+    25 ms for the same picture in RGB). A drawing's place is shown over it by the page, not drawn into it:
+    the picture stays the same for every stroke. `origin` and `scale` turn map coordinates into picture
+    pixels (y grows upwards on the map, downwards in the picture). Never changed once made: one picture
+    serves every session.
     """
 
     background: Image.Image
@@ -212,28 +187,18 @@ class MapPicture:
     scale: float
 
     def to_pixels(self, point: np.ndarray) -> tuple[float, float]:
-        """Picture (x, y) pixels of a map point, kept inside the picture."""
+        """Picture (x, y) pixels of a map point, kept a marker's radius inside the picture."""
         width, height = self.background.size
         x = (float(point[0]) - self.origin[0]) * self.scale
         y = height - (float(point[1]) - self.origin[1]) * self.scale
         margin = MARKER_RADIUS * HIDPI
         return min(max(x, margin), width - margin), min(max(y, margin), height - margin)
 
-    def with_marker(self, point: np.ndarray | None) -> Image.Image:
-        """A copy of the map with a large black ring where `point` lands (none for None)."""
-        image = self.background.copy()
-        if point is None:
-            return image
-        draw = ImageDraw.Draw(image)
+    def fraction(self, point: np.ndarray) -> list[float]:
+        """Where a map point is, as fractions [x, y] of the picture's width and height from its top left."""
         x, y = self.to_pixels(point)
-        outer, inner, dot = MARKER_RADIUS * HIDPI, (MARKER_RADIUS - 4) * HIDPI, 3 * HIDPI
-        draw.ellipse([x - outer, y - outer, x + outer, y + outer], fill=_BLACK)
-        draw.ellipse([x - inner, y - inner, x + inner, y + inner], fill=_WHITE)
-        draw.ellipse([x - dot, y - dot, x + dot, y + dot], fill=_BLACK)
-        return image
-
-
-_WHITE, _BLACK = 254, 255  # palette indices of the marker's colours
+        width, height = self.background.size
+        return [round(x / width, 4), round(y / height, 4)]
 
 
 def map_picture(points: np.ndarray, labels: np.ndarray, size: int = 380, seed: int = 0) -> MapPicture:
@@ -266,11 +231,7 @@ def map_picture(points: np.ndarray, labels: np.ndarray, size: int = 380, seed: i
                 stroke_fill=(255, 255, 255),
             )
     draw.rectangle([0, 0, side - 1, side - 1], outline=GAP_COLOUR, width=HIDPI)
-    palette_image = image.quantize(colors=_WHITE, dither=Image.Dither.NONE)
-    palette = (palette_image.getpalette() or [])[: 3 * _WHITE]
-    palette += [0] * (3 * _WHITE - len(palette)) + [255, 255, 255, *MARKER_COLOUR]
-    palette_image.putpalette(palette)
-    return MapPicture(palette_image, origin, scale)
+    return MapPicture(image.quantize(colors=256, dither=Image.Dither.NONE), origin, scale)
 
 
 def seen_image(image: np.ndarray, pixel: int = 6) -> np.ndarray:

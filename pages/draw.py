@@ -1,6 +1,7 @@
 """Draw: a digit on the canvas, classified by a trained model after every stroke, and where it lands on its map."""
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
@@ -14,7 +15,7 @@ from core.hidden_map import MAP_DIGITS, NEIGHBOURS, HiddenMap
 from core.inference import Classifier, ModelLoadError, Prediction
 from core.store import is_run_id
 from pages._components import drawing_set, run_store, usable_runs
-from pages._pictures import show_picture
+from pages._drawing_panel import data_uri, drawing_panel, neurons_picture, picked_label, seen_picture
 
 CANVAS_PIXELS = 280
 # A digit drawn about 200 px tall is scaled by 20/200 into MNIST's 20 px box: a 20 px brush
@@ -29,14 +30,24 @@ def load_classifier(path: str, modified: float) -> Classifier:
     return Classifier.load(path)
 
 
+@dataclass(frozen=True)
+class ModelMap:
+    """A model's map, its picture and that picture as the panel shows it: made once per model file and
+    shared by every session (never changed)."""
+
+    hidden: HiddenMap
+    picture: pictures.MapPicture
+    picture_uri: str
+
+
 @st.cache_resource(max_entries=4, show_spinner="Placing 2,000 test digits on the model's map…")
-def load_map(path: str, modified: float) -> tuple[HiddenMap, pictures.MapPicture]:
-    """The model's map and its picture, made once per model file (read-only, shared by every session)."""
+def load_map(path: str, modified: float) -> ModelMap:
     test = bundled_mnist()
     hidden_map = HiddenMap.fit(
         load_classifier(path, modified), to_float(test["x_test"][:MAP_DIGITS]), test["y_test"][:MAP_DIGITS]
     )
-    return hidden_map, pictures.map_picture(hidden_map.points, hidden_map.labels, size=MAP_PIXELS)
+    picture = pictures.map_picture(hidden_map.points, hidden_map.labels, size=MAP_PIXELS)
+    return ModelMap(hidden_map, picture, data_uri(pictures.png(picture.background)))
 
 
 def model_label(run) -> str:
@@ -44,20 +55,18 @@ def model_label(run) -> str:
     return f"{run.display_name} · {run.config.shape_label()} · {accuracy}"
 
 
-def save_drawing(canvas: np.ndarray, label: int) -> None:
-    """Save the canvas into your drawings as `label`, and say so. Pressing another digit for the same
-    drawing replaces its file; pressing the same again saves nothing twice."""
+def save_drawing(canvas: np.ndarray, label: int) -> dict:
+    """Save the canvas into your drawings as `label`; what happened, for the panel to say. Pressing another
+    digit for the same drawing replaces its file; pressing the same again saves nothing twice."""
     drawings = drawing_set()
     fingerprint = hashlib.sha256(np.ascontiguousarray(canvas).tobytes()).hexdigest()
     earlier = st.session_state.get("saved_drawing")
     if earlier and earlier["canvas"] == fingerprint and earlier["label"] == label:
-        st.info(f"Already in your drawings as {earlier['name']}.", icon=":material/check:")
-        return
+        return {"kind": "info", "text": f"Already in your drawings as {earlier['name']}."}
     try:
         name = drawings.save(label, canvas)
     except (DrawingSetError, EmptyDrawing) as error:
-        st.error(f"Your drawing was not saved: {error}", icon=":material/error:")
-        return
+        return {"kind": "error", "text": f"Your drawing was not saved: {error}"}
     instead = ""
     if earlier and earlier["canvas"] == fingerprint:  # the same drawing, labelled again: keep only the new label
         try:
@@ -66,25 +75,11 @@ def save_drawing(canvas: np.ndarray, label: int) -> None:
         except DrawingSetError:
             pass  # deleted meanwhile (on the Your drawings page)
     st.session_state["saved_drawing"] = {"canvas": fingerprint, "label": label, "name": name}
-    st.success(
-        f"Saved as a {label} in your drawings ({name}{instead}). Models can learn your handwriting from them: "
-        "see **Your drawings**.",
-        icon=":material/check:",
-    )
-
-
-def correction_buttons(canvas: np.ndarray, prediction: Prediction) -> None:
-    """ "Right", or "It is a ..." 0-9: either saves the drawing with its label into your drawings."""
-    label = None
-    if st.button("Right", icon=":material/check:", key="correct-right", help=f"Save it as a {prediction.digit}"):
-        label = prediction.digit
-    st.caption("Wrong? It is a …")
-    with st.container(horizontal=True, gap="xsmall"):
-        for digit in range(10):
-            if st.button(str(digit), key=f"correct-{digit}", help=f"It is a {digit}: save it as a {digit}"):
-                label = digit
-    if label is not None:
-        save_drawing(canvas, label)
+    return {
+        "kind": "success",
+        "text": f"Saved as a {label} in your drawings ({name}{instead}). Models can learn your handwriting "
+        "from them: see the Your drawings page.",
+    }
 
 
 def neighbours_text(neighbours: list[tuple[int, int]]) -> str:
@@ -94,40 +89,55 @@ def neighbours_text(neighbours: list[tuple[int, int]]) -> str:
     return f"Of the {NEIGHBOURS} test digits nearest to your drawing on the map, {listed}."
 
 
-def drawing_map(hidden_map: HiddenMap, picture: pictures.MapPicture, prediction: Prediction | None) -> None:
-    """The map, with a ring where the drawing lands; only the ring is new at each stroke."""
-    st.markdown("**Where your drawing lands**")
-    point = None if prediction is None else hidden_map.project(prediction.activations[-1])
-    show_picture(picture.with_marker(point), width="stretch")
-    explanation = (
-        f"Each dot is one of {MAP_DIGITS:,} test digits, coloured by its true digit and placed by the pattern it "
-        "makes in the network's last hidden layer (squeezed onto two axes by principal component analysis): "
-        "digits the network finds alike land close together, and the black ring is your drawing."
-    )
-    st.caption(explanation if point is None else f"{explanation}\n\n{neighbours_text(hidden_map.neighbours(point))}")
+MAP_EXPLANATION = (
+    f"Each dot is one of {MAP_DIGITS:,} test digits, coloured by its true digit and placed by the pattern it "
+    "makes in the network's last hidden layer (squeezed onto two axes by principal component analysis): "
+    "digits the network finds alike land close together, and the black ring is your drawing."
+)
 
 
-def inside_the_network(prediction: Prediction) -> None:
+def map_view(the_map: ModelMap, prediction: Prediction | None) -> dict:
+    """The map's picture (the same for every stroke), where the ring goes and what the map says."""
+    if prediction is None:
+        return {"picture": the_map.picture_uri, "marker": None, "caption": MAP_EXPLANATION}
+    point = the_map.hidden.project(prediction.activations[-1])
+    return {
+        "picture": the_map.picture_uri,
+        "marker": the_map.picture.fraction(point),
+        "caption": f"{MAP_EXPLANATION} {neighbours_text(the_map.hidden.neighbours(point))}",
+    }
+
+
+def prediction_view(prediction: Prediction, image: np.ndarray) -> dict:
+    runners_up = ", ".join(f"{digit} ({p:.1%})" for digit, p in prediction.top(3)[1:])
     layers = ", ".join(
         f"{name.replace('_', ' ')} ({values.size:,} neurons)"
         for name, values in zip(prediction.layer_names, prediction.activations)
     )
-    show_picture(
-        pictures.activation_blocks(prediction.activations),
-        caption=f"Inside the network: how strongly each hidden neuron fires for your drawing, one cell per neuron "
-        f"(bright = strong, dark = silent). From the top: {layers}.",
-        width="stretch",
-    )
+    probabilities = [round(float(p), 4) for p in prediction.probabilities]
+    return {
+        "prediction": {
+            "digit": prediction.digit,
+            "heading": f"Prediction: {prediction.digit} ({prediction.confidence:.1%})",
+            "runnersUp": f"Next most likely: {runners_up}",
+            "probabilities": probabilities,
+            "bars": [f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
+        },
+        "seen": seen_picture(image),
+        "inside": {
+            "picture": neurons_picture(prediction.activations),
+            "caption": "Inside the network: how strongly each hidden neuron fires for your drawing, one cell per "
+            f"neuron (bright = strong, dark = silent). From the top: {layers}.",
+        },
+    }
 
 
-def predict_drawing(classifier: Classifier, hidden_map: HiddenMap, picture: pictures.MapPicture) -> None:
-    """Canvas, prediction and map; a fragment, so a stroke reruns only this part of the page.
-
-    Everything after the canvas is a small picture drawn here (a few milliseconds each): the browser
-    only swaps images, and an unchanged one (the empty map) is not even fetched again.
-    """
-    canvas_column, result_column, map_column = st.columns([1, 1, 1.25], gap="medium")
-    with canvas_column:
+def predict_drawing(classifier: Classifier, the_map: ModelMap) -> None:
+    """The canvas and the panel that answers it; a fragment, so a stroke reruns only these two elements."""
+    # One row (one element for the browser to lay out, where columns are three): the canvas at its own width,
+    # the panel beside it in the rest.
+    row = st.container(horizontal=True, gap="large")
+    with row:
         drawing = st_canvas(
             stroke_width=BRUSH_PIXELS,
             stroke_color="#FFFFFF",
@@ -138,44 +148,24 @@ def predict_drawing(classifier: Classifier, hidden_map: HiddenMap, picture: pict
             return_image_data=True,
             key="canvas",
         )
-        st.caption(
-            "Draw one digit, big and in the middle. The **bin** button in the toolbar above the canvas clears it; "
-            "the arrows undo and redo strokes."
-        )
-    prediction = prepared = None
-    with result_column:
-        pixels = drawing.image_data
-        try:
-            if pixels is None:
-                raise EmptyDrawing("Draw a digit on the canvas: it is empty.")
-            prepared = preprocess_drawing(pixels)
-        except EmptyDrawing as hint:
-            st.info(str(hint), icon=":material/draw:")
-        else:
-            prediction = classifier.classify(prepared.image)
-            st.markdown(f"## Prediction: {prediction.digit} ({prediction.confidence:.1%})")
-            correction_buttons(pixels, prediction)
-            runners_up = ", ".join(f"{digit} ({p:.1%})" for digit, p in prediction.top(3)[1:])
-            st.caption(f"Next most likely: {runners_up}")
-            show_picture(
-                pictures.probability_bars(prediction.probabilities),
-                caption="Probability of each digit",
-                width="stretch",
-            )
-    with map_column:
-        drawing_map(hidden_map, picture, prediction)
-    if prediction is None:
-        return
-    seen, inside = st.columns([1, 3], gap="large")
-    with seen:
-        show_picture(
-            pictures.seen_image(prepared.image),
-            caption="What the model saw: your drawing cropped, scaled into "
-            "a 20×20 box and centred in 28×28 pixels, as MNIST was made.",
-            width="stretch",
-        )
-    with inside:
-        inside_the_network(prediction)
+    view = {"hint": None, "prediction": None, "status": None, "seen": None, "inside": None}
+    prediction = None
+    pixels = drawing.image_data
+    try:
+        if pixels is None:
+            raise EmptyDrawing("Draw a digit on the canvas: it is empty.")
+        prepared = preprocess_drawing(pixels)
+    except EmptyDrawing as hint:
+        view["hint"] = str(hint)
+    else:
+        prediction = classifier.classify(prepared.image)
+        view.update(prediction_view(prediction, prepared.image))
+        label = picked_label()
+        if label is not None:
+            view["status"] = save_drawing(pixels, label)
+    view["map"] = map_view(the_map, prediction)
+    with row:
+        drawing_panel(view)
 
 
 st.title("Draw a digit")
@@ -202,10 +192,14 @@ try:
         raise ModelLoadError("Its model file is gone (the run was deleted).")
     modified = model_path.stat().st_mtime
     classifier = load_classifier(str(model_path), modified)
-    hidden_map, map_background = load_map(str(model_path), modified)
+    the_map = load_map(str(model_path), modified)
 except (ModelLoadError, OSError) as error:
     st.error(
         f"This model cannot be used: {error} Pick another model above, or train a new one.", icon=":material/error:"
     )
     st.stop()
-st.fragment(predict_drawing)(classifier, hidden_map, map_background)
+st.caption(
+    "Draw one digit, big and in the middle of the black square, and the model reads it as you draw. The **bin** "
+    "button in the toolbar above the square clears it; the arrows undo and redo strokes."
+)
+st.fragment(predict_drawing)(classifier, the_map)

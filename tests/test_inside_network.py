@@ -1,11 +1,14 @@
 """Inside the network on the pages, through AppTest with real (tiny) training behind them: the Train page
 live and replayed, the Runs page, damaged snapshot files, and the Draw page's map before any drawing."""
 
+import base64
+import io
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
@@ -151,6 +154,9 @@ def test_the_draw_page_shows_the_map_before_anything_is_drawn(finished, monkeypa
     store, run_id = finished
     app = open_page(monkeypatch, store.root, "pages/draw.py", run_id)
     assert not app.exception and not app.error
-    assert "**Where your drawing lands**" in [m.value for m in app.markdown]
-    assert any(c.value.startswith("Each dot is one of 2,000 test digits") for c in app.caption)
-    assert any(image.proto.imgs[0].url.endswith(".png") for image in app.get("image"))
+    panel = next(e.proto for e in app.get("bidi_component") if e.proto.component_name == "mnist_drawing_panel")
+    view = json.loads(panel.json)
+    assert view["hint"] == "Draw a digit on the canvas: it is empty." and view["prediction"] is None
+    assert view["map"]["caption"].startswith("Each dot is one of 2,000 test digits") and view["map"]["marker"] is None
+    picture = Image.open(io.BytesIO(base64.b64decode(view["map"]["picture"].removeprefix("data:image/png;base64,"))))
+    assert picture.format == "PNG" and picture.size[0] == picture.size[1] > 300

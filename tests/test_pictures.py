@@ -1,4 +1,4 @@
-"""Pictures drawn on the server: colours mean what the captions say; the map's ring is where the drawing lands."""
+"""Pictures drawn on the server: colours mean what the captions say; the map says where a point lands."""
 
 import numpy as np
 
@@ -33,18 +33,6 @@ def test_a_wrong_guess_is_framed_red_a_right_one_green():
     assert tuple(pictures.digit_tile(digit, right=True)[0, 0]) == pictures.RIGHT_COLOUR
 
 
-def test_the_chosen_digits_bar_is_orange_and_as_tall_as_its_probability():
-    probabilities = np.full(10, 0.02)
-    probabilities[3] = 0.82
-    bars = pictures.probability_bars(probabilities)
-    height, width = bars.shape[:2]
-    column = bars[:, int(width * 3.5 / 10)]
-    orange = np.flatnonzero((np.abs(column.astype(int) - pictures.CHOSEN_COLOUR).sum(axis=1)) < 10)
-    assert orange.size
-    baseline = height - 18 * HIDPI
-    assert abs((baseline - orange.min()) / (baseline - 16 * HIDPI) - 0.82) < 0.03
-
-
 def test_activation_cells_are_one_per_neuron_brightest_where_it_fires_most():
     values = np.zeros(50, np.float32)
     values[0] = 5.0
@@ -56,27 +44,22 @@ def test_activation_cells_are_one_per_neuron_brightest_where_it_fires_most():
     assert block[0, cell].tolist() == [0x44, 0x01, 0x54]  # silent: the bottom
     stacked = pictures.activation_blocks([values, values[:20]], width=100)
     assert stacked.shape[0] > block.shape[0] and stacked[0, 0].tolist() == [0xFD, 0xE7, 0x25]
+    tight = pictures.activation_blocks([values, values[:20]], width=100, gap=2)
+    assert stacked.shape[0] - tight.shape[0] == (10 - 2) * HIDPI  # the gap between the layers' blocks
 
 
-def black_pixels(image) -> tuple[np.ndarray, np.ndarray]:
-    """(columns, rows) of the pure black pixels: only the ring is pure black."""
-    rows, cols = np.nonzero(np.asarray(image.convert("RGB")).astype(int).sum(axis=2) == 0)
-    return cols, rows
-
-
-def black_centre(image) -> np.ndarray:
-    cols, rows = black_pixels(image)
-    return np.array([cols.mean(), rows.mean()])
-
-
-def test_the_maps_ring_is_drawn_where_the_point_lands_and_moves_with_it():
+def test_the_map_places_points_where_their_dots_are_and_leaves_black_to_the_ring():
     rng = np.random.default_rng(0)
     points, labels = rng.normal(size=(400, 2)), rng.integers(0, 10, 400)
     picture = pictures.map_picture(points, labels, size=200)
-    assert black_pixels(picture.with_marker(None))[0].size == 0  # no ring without a drawing: nothing is black
+    rgb = np.asarray(picture.background.convert("RGB")).astype(int)
+    assert (rgb.sum(axis=2) > 60).all()  # nothing near black: the ring shown over it stands out
+    lonely = int(np.argmin(points[:, 1]))  # the lowest point: its dot is not covered by others
+    x, y = picture.to_pixels(points[lonely])
+    colour = pictures._rgb(pictures.DIGIT_COLOURS[labels[lonely]])
+    assert np.abs(rgb[round(y), round(x)] - colour).sum() < 30
     here, there = np.array([-1.0, -1.0]), np.array([1.5, 0.5])
-    np.testing.assert_allclose(black_centre(picture.with_marker(here)), picture.to_pixels(here), atol=1.5)
-    np.testing.assert_allclose(black_centre(picture.with_marker(there)), picture.to_pixels(there), atol=1.5)
-    x, y = picture.to_pixels(np.array([100.0, -100.0]))  # far off the map: kept on its edge
-    assert (x, y) == (200 * HIDPI - MARKER_RADIUS * HIDPI, 200 * HIDPI - MARKER_RADIUS * HIDPI)
-    assert picture.to_pixels(here)[1] > picture.to_pixels(there)[1]  # up on the map is up in the picture
+    assert picture.fraction(here) == [round(v / (200 * HIDPI), 4) for v in picture.to_pixels(here)]
+    x, y = picture.fraction(np.array([100.0, -100.0]))  # far off the map: kept on its edge, the whole ring inside
+    assert x == y == round(1 - MARKER_RADIUS / 200, 4)
+    assert picture.fraction(here)[1] > picture.fraction(there)[1]  # up on the map is up in the picture

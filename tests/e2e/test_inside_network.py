@@ -85,8 +85,8 @@ def test_inside_panels_change_each_epoch_survive_a_reload_and_replay_with_a_slid
 
 def ring_centre(page) -> np.ndarray:
     """Where the black ring is on the map as the browser shows it: the centre of its near-black pixels."""
-    picture = page.locator("[data-testid='stColumn']", has=page.get_by_text("Where your drawing lands")).locator("img")
-    rgb = np.asarray(Image.open(io.BytesIO(picture.last.screenshot())).convert("RGB")).astype(int)
+    shown = page.locator(".dp-map-frame")  # the map's picture with the ring over it (pages/_drawing_panel.py)
+    rgb = np.asarray(Image.open(io.BytesIO(shown.screenshot())).convert("RGB")).astype(int)
     rows, cols = np.nonzero(rgb.sum(axis=2) < 90)
     assert rows.size > 20, "no ring on the map"
     return np.array([cols.mean(), rows.mean()])

@@ -1,0 +1,79 @@
+"""The sidebar's training status in Chromium: it refreshes every five seconds while nothing trains (each refresh
+costs the browser a render, which delays a drawing on the Draw page), every second once a training runs, and
+slowly again once it ends; a training started in another tab shows within the slow refresh."""
+
+import base64
+import time
+
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from pages._components import BUSY_POLL_SECONDS, IDLE_POLL_SECONDS
+from tests.browser import set_number, wait_idle
+
+# Every message the server sends the page, base64-encoded, in order.
+LISTEN = """
+(() => {
+  window.__messages = [];
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (event) => {
+        if (!(event.data instanceof ArrayBuffer)) return;
+        let text = "";
+        for (const byte of new Uint8Array(event.data)) text += String.fromCharCode(byte);
+        window.__messages.push(btoa(text));
+      });
+    }
+  };
+})();
+"""
+
+
+def refresh_intervals(page) -> list[float]:
+    """The intervals of the page's timed fragment reruns, as the server set them, oldest first."""
+    intervals = []
+    for encoded in page.evaluate("window.__messages"):
+        message = ForwardMsg()
+        message.ParseFromString(base64.b64decode(encoded))
+        if message.WhichOneof("type") == "auto_rerun":
+            intervals.append(message.auto_rerun.interval)
+    return intervals
+
+
+def wait_for_interval(page, seconds: float, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        intervals = refresh_intervals(page)
+        if intervals and intervals[-1] == seconds:
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"the sidebar never refreshed every {seconds} s: {refresh_intervals(page)}")
+
+
+def test_the_sidebar_refreshes_slowly_while_nothing_trains(server, page):
+    page.add_init_script(LISTEN)
+    page.goto(f"{server.url}/")
+    wait_idle(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Nothing is training right now.").wait_for()
+    wait_for_interval(page, IDLE_POLL_SECONDS)
+
+    trainer = page.context.new_page()  # another tab of the same person starts a training
+    trainer.goto(f"{server.url}/train")
+    wait_idle(trainer)
+    set_number(trainer, "Hidden layers", 1)
+    set_number(trainer, "Layer 1 units", 16)
+    set_number(trainer, "Max epochs", 200)  # it trains until Stop, however fast this machine is
+    set_number(trainer, "Early-stopping patience", 200)
+    set_number(trainer, "Training images", 2000)
+    trainer.get_by_role("button", name="Start training").click()
+    started = time.time()
+    sidebar.get_by_role("progressbar").wait_for(timeout=(IDLE_POLL_SECONDS + 20) * 1000)
+    assert time.time() - started < IDLE_POLL_SECONDS + 20  # the worker's start and one slow refresh
+    wait_for_interval(page, BUSY_POLL_SECONDS)
+
+    trainer.get_by_role("button", name="Stop training").click()
+    sidebar.get_by_text("Nothing is training right now.").wait_for()
+    wait_for_interval(page, IDLE_POLL_SECONDS)
+    assert "Traceback" not in server.log()

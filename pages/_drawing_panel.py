@@ -31,7 +31,7 @@ DIGIT_BUTTONS = "".join(
     for digit in range(10)
 )
 HTML = f"""
-<div class="drawing-panel">
+<div class="drawing-panel"><div class="dp-grid">
   <section class="dp-result">
     <p class="dp-hint" hidden></p>
     <div class="dp-answer" hidden>
@@ -64,7 +64,7 @@ HTML = f"""
     <p class="dp-caption"></p>
   </section>
   </div>
-</div>
+</div></div>
 """
 
 _component = st.components.v2.component(

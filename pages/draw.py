@@ -136,7 +136,7 @@ def predict_drawing(classifier: Classifier, the_map: ModelMap) -> None:
     """The canvas and the panel that answers it; a fragment, so a stroke reruns only these two elements."""
     # One row (one element for the browser to lay out, where columns are three): the canvas at its own width,
     # the panel beside it in the rest.
-    row = st.container(horizontal=True, gap="large")
+    row = st.container(horizontal=True, gap="medium")
     with row:
         drawing = st_canvas(
             stroke_width=BRUSH_PIXELS,
@@ -150,6 +150,7 @@ def predict_drawing(classifier: Classifier, the_map: ModelMap) -> None:
         )
     view = {"hint": None, "prediction": None, "status": None, "seen": None, "inside": None}
     prediction = None
+    label = picked_label()  # taken in every run: a pick never waits for a later drawing
     pixels = drawing.image_data
     try:
         if pixels is None:
@@ -160,7 +161,6 @@ def predict_drawing(classifier: Classifier, the_map: ModelMap) -> None:
     else:
         prediction = classifier.classify(prepared.image)
         view.update(prediction_view(prediction, prepared.image))
-        label = picked_label()
         if label is not None:
             view["status"] = save_drawing(pixels, label)
     view["map"] = map_view(the_map, prediction)

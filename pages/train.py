@@ -152,16 +152,24 @@ def model_summary(config: TrainConfig) -> None:
     )
 
 
-def live_training(run_id: str, polling: bool) -> None:
-    """Progress, Stop and the curves; polled by a fragment while the job is queued or running."""
-    job = manager.get(run_id)
-    if job is None or job.done:
-        if polling:
-            st.rerun()  # the run just ended: redraw the whole page with its results
-        return
-    st.markdown(f"#### Run `{run_id}` {status_badge(job.status)}")
+def live_run(job) -> None:
+    """A run that is queued or training: what stays the same while it trains, drawn once, and what moves,
+    polled by a fragment. Each element in the polled part is rendered again by the browser at every poll
+    (twice a second, on cores that may be training), so only the progress and the curves are in it."""
+    st.markdown(f"#### Run `{job.run_id}` {status_badge(job.status)}")
     st.caption(job.config.summary())
     whose_run(job.owner, job.owner_name)
+    stop_button(job)
+    st.fragment(live_training, run_every=POLL_SECONDS)(job.run_id, job.status)
+    st.fragment(live_inside, run_every=INSIDE_POLL_SECONDS)(job.run_id)
+
+
+def live_training(run_id: str, status: str) -> None:
+    """Progress (or the queue) and the curves of a run shown as `status`; the whole page is drawn again once
+    the run has started or ended."""
+    job = manager.get(run_id)
+    if job is None or job.done or job.status != status:
+        st.rerun()  # started, or ended: the page again, with the run as it is now
     if job.status == QUEUED:
         st.info(
             f"Waiting: {manager.jobs_ahead(run_id)} ahead in the queue. It starts on its own; "
@@ -170,7 +178,6 @@ def live_training(run_id: str, polling: bool) -> None:
         )
     else:
         st.progress(job.progress().fraction, text=progress_text(job))
-    stop_button(job)
     batches, epochs = job.log.snapshot()
     live_training_curves(run_id, batches, epochs, job.config.epochs)
 
@@ -200,7 +207,7 @@ def stop_button(job) -> None:
 def live_inside(run_id: str) -> None:
     """Inside the network while it trains: polled slowly, in its own fragment, so the curves' poll stays light."""
     job = manager.get(run_id)
-    if job is not None and not job.done:  # when it ends, live_training reruns the page with the finished run
+    if job is not None and not job.done:  # when it ends, live_training draws the page again with the finished run
         inside_network(run_id, job.config, live=True, key="live")
 
 
@@ -317,7 +324,6 @@ if run_id is None:
         icon=":material/lightbulb:",
     )
 elif job is not None and not job.done:
-    st.fragment(live_training, run_every=POLL_SECONDS)(run_id, polling=True)
-    st.fragment(live_inside, run_every=INSIDE_POLL_SECONDS)(run_id)
+    live_run(job)
 else:
     finished_run(run_id)

@@ -23,8 +23,7 @@ from core.data import NUM_CLASSES
 
 HIDPI = 2
 TRAIN_COLOUR = (0x4C, 0x78, 0xA8)  # core.figures' colours, so the pages read as one app
-CHOSEN_COLOUR = (0xF5, 0x85, 0x18)
-TEXT_COLOUR = (0x1F, 0x29, 0x33)
+CHOSEN_COLOUR = (0xF5, 0x85, 0x18)  # the digit a model chose (the Draw page's bars)
 RIGHT_COLOUR = (0x2E, 0x8B, 0x57)
 WRONG_COLOUR = (0xD6, 0x27, 0x28)
 GAP_COLOUR = (0xC9, 0xCF, 0xD6)
@@ -46,7 +45,7 @@ DIGIT_COLOURS = [
     "#BCBD22",
     "#17BECF",
 ]
-MARKER_RADIUS = 12  # screen pixels: the ring the Draw page shows where a drawing lands (pages/_drawing_panel.css)
+MARKER_RADIUS = 12  # screen pixels: the ring the Draw page shows where a drawing lands (pages/_drawing_panel.py)
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
@@ -134,7 +133,7 @@ def digit_tile(image: np.ndarray, right: bool, pixel: int = 2, frame: int = 3) -
     return tile
 
 
-# --- Draw: probabilities, activations ----------------------------------------------------------------
+# --- Draw: activations ---------------------------------------------------------------------------------
 
 
 def activation_block(values: np.ndarray, width: int = 560) -> np.ndarray:

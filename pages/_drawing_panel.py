@@ -30,8 +30,19 @@ DIGIT_BUTTONS = "".join(
     f'<button type="button" data-digit="{digit}" title="It is a {digit}: save it as a {digit}">{digit}</button>'
     for digit in range(10)
 )
+
+
+def _css_colour(rgb: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+# The bars' and the ring's look come from core.pictures, as the server-drawn pictures' do.
+STYLE = (
+    f"--dp-bar: {_css_colour(pictures.TRAIN_COLOUR)}; --dp-chosen: {_css_colour(pictures.CHOSEN_COLOUR)}; "
+    f"--dp-axis: {_css_colour(pictures.GAP_COLOUR)}; --dp-ring-radius: {pictures.MARKER_RADIUS}px"
+)
 HTML = f"""
-<div class="drawing-panel"><div class="dp-grid">
+<div class="drawing-panel" style="{STYLE}"><div class="dp-grid">
   <section class="dp-result">
     <p class="dp-hint" hidden></p>
     <div class="dp-answer" hidden>

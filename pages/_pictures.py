@@ -14,18 +14,11 @@ from PIL import Image
 from core.pictures import png, shown_width
 
 
-def show_picture(
-    picture: np.ndarray | Image.Image | bytes, caption: str | None = None, width: int | str | None = None
-) -> None:
+def show_picture(picture: np.ndarray | Image.Image | bytes, width: int | None = None) -> None:
     """One picture drawn at core.pictures.HIDPI times its size, shown sharp at `width` (default: half its pixels).
 
-    PNG bytes (a picture encoded once and cached) need their `width`. With width="stretch" the picture
-    fills its column, in one element rather than two (no container): the Draw page redraws its pictures
-    at every stroke, and each element costs the browser time.
+    PNG bytes (a picture encoded once and cached) need their `width`.
     """
     data = picture if isinstance(picture, bytes) else png(picture)
-    if width == "stretch":
-        st.image(data, caption=caption, width="stretch", output_format="PNG")
-        return
     with st.container(width=width or shown_width(picture)):
-        st.image(data, caption=caption, width="stretch", output_format="PNG")
+        st.image(data, width="stretch", output_format="PNG")

@@ -92,6 +92,19 @@ def ring_centre(page) -> np.ndarray:
     return np.array([cols.mean(), rows.mean()])
 
 
+def ring_placed(page) -> np.ndarray:
+    """Where the page put the ring's centre: the server's place for it, as fractions of the map's size."""
+    return np.array(
+        page.evaluate(
+            """() => {
+              const ring = document.querySelector(".dp-ring"), frame = document.querySelector(".dp-map-frame");
+              const box = frame.getBoundingClientRect();
+              return [parseFloat(ring.style.left) / 100 * box.width, parseFloat(ring.style.top) / 100 * box.height];
+            }"""
+        )
+    )
+
+
 def test_the_maps_ring_moves_when_the_drawing_changes(tmp_path, page):
     store = RunStore(tmp_path / "runs")
     run_id = store.create_run(TrainConfig(hidden_layers=(64,), epochs=3, train_limit=6_000, patience=0))
@@ -105,6 +118,7 @@ def test_the_maps_ring_moves_when_the_drawing_changes(tmp_path, page):
         page.get_by_text(re.compile("nearest to your drawing on the map")).wait_for()
         wait_idle(page)
         one = ring_centre(page)
+        np.testing.assert_allclose(one, ring_placed(page), atol=1.5)  # the ring is drawn centred on its place
         clear_canvas(page)
         prediction_after(page, ZERO)
         wait_idle(page)

@@ -68,9 +68,8 @@ def test_the_sidebar_refreshes_slowly_while_nothing_trains(server, page):
     set_number(trainer, "Early-stopping patience", 200)
     set_number(trainer, "Training images", 2000)
     trainer.get_by_role("button", name="Start training").click()
-    started = time.time()
+    # Within the worker's start and one slow refresh.
     sidebar.get_by_role("progressbar").wait_for(timeout=(IDLE_POLL_SECONDS + 20) * 1000)
-    assert time.time() - started < IDLE_POLL_SECONDS + 20  # the worker's start and one slow refresh
     wait_for_interval(page, BUSY_POLL_SECONDS)
 
     trainer.get_by_role("button", name="Stop training").click()

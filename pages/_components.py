@@ -242,35 +242,32 @@ def train_page_run_id() -> str | None:
     return yours[0].run_id if yours else None
 
 
-BUSY_POLL_SECONDS = 1.0  # the sidebar's refresh while something trains: its progress moves
-IDLE_POLL_SECONDS = 5.0  # while nothing trains: how soon a training someone starts shows
+# The sidebar's refresh. Each is a rerun of its fragment: the server's work and a render in the browser, which
+# delays a stroke on the Draw page that lands on it (bench/browser_latency.py: p95 about 15 ms higher with a
+# refresh each second than with none) and costs a class's server a rerun per open page. A refresh that changed
+# with the state (slow while nothing trains) needed a rerun of the whole page to switch, on every open page at
+# once: under a class's short trainings that was a storm of full reruns (tests/e2e/test_classroom.py).
+SIDEBAR_POLL_SECONDS = 2.0
 
 
 def training_status_sidebar(on_train_page: bool) -> None:
-    """On every page: what is training now and what waits, refreshed each second while something trains
-    and every five seconds while nothing does.
+    """On every page: what is training now and what waits, refreshed every `SIDEBAR_POLL_SECONDS`.
 
-    Each refresh reruns the sidebar's fragment: the server's work and a render in the browser, which on
-    two cores delays a stroke on the Draw page that arrives meanwhile (bench/browser_latency.py: about
-    15 ms at p95 with a refresh each second) and costs a class's server a rerun per open page. Not on the
-    Train page while it shows a live run: that page already polls twice a second, and every extra rerun
-    costs the browser CPU that the training on this machine may need.
+    Not on the Train page while it shows a live run: that page already polls twice a second, and
+    every extra rerun costs the browser CPU that the training on this machine may need.
     """
     run_id = train_page_run_id() if on_train_page else None
     if run_id and job_manager().is_active(run_id):
         st.caption("TRAINING")
         st.caption("Its progress is on this page.")
     else:
-        busy = bool(job_manager().active())
-        st.fragment(_training_status, run_every=BUSY_POLL_SECONDS if busy else IDLE_POLL_SECONDS)(busy)
+        st.fragment(_training_status, run_every=SIDEBAR_POLL_SECONDS)()
 
 
-def _training_status(busy: bool) -> None:
+def _training_status() -> None:
     """What trains now (with whose it is) and how many wait; your own queued run's place, if you have one."""
     manager = job_manager()
     active = manager.active()
-    if bool(active) != busy:
-        st.rerun(scope="app")  # a training started, or the last one ended: refresh at the other pace
     st.caption("TRAINING")
     if not active:
         st.caption("Nothing is training right now.")

@@ -107,17 +107,16 @@ def weight_scale(weights: np.ndarray) -> float:
     return scale if scale > 0 else 1.0
 
 
-def weight_grid(first_layer: np.ndarray, columns: int = 8, pixel: int = 3) -> np.ndarray:
+def weight_grid(first_layer: np.ndarray, columns: int = 8) -> np.ndarray:
     """Each neuron's 784 incoming weights as a 28x28 tile, red positive, blue negative, white zero.
 
     One colour scale for every tile (`weight_scale`), so strong and weak neurons can be compared.
-    Returns an RGB array, `pixel` * HIDPI screen pixels per weight.
+    Returns an RGB array, one pixel per weight and two between tiles: the page enlarges it with hard edges.
     """
     weights = np.asarray(first_layer, dtype=np.float32)
     normalised = (weights / weight_scale(weights) + 1) / 2  # -scale..+scale to 0..1, zero at the middle
-    factor = pixel * HIDPI
-    tiles = [_enlarge(colour_ramp(tile, DIVERGING), factor) for tile in normalised]
-    return _tiles(tiles, min(columns, len(tiles)), gap=HIDPI * 3, background=GAP_COLOUR)
+    tiles = [colour_ramp(tile, DIVERGING) for tile in normalised]
+    return _tiles(tiles, min(columns, len(tiles)), gap=2, background=GAP_COLOUR)
 
 
 def digit_tile(image: np.ndarray, right: bool, pixel: int = 2, frame: int = 3) -> np.ndarray:

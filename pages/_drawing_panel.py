@@ -16,13 +16,13 @@ hard edges (CSS `image-rendering: pixelated`).
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from core import pictures
+from pages._pictures import data_uri
 
 HERE = Path(__file__).parent
 KEY = "drawing-panel"
@@ -87,18 +87,14 @@ _component = st.components.v2.component(
 )
 
 
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
 def seen_picture(image: np.ndarray) -> str:
     """The 28x28 image as sent: two pixels a pixel, enlarged in the browser."""
-    return data_uri(pictures.png(pictures.seen_image(image, pixel=1)))
+    return data_uri(pictures.seen_image(image, pixel=1))
 
 
 def neurons_picture(activations: list[np.ndarray]) -> str:
     """Every hidden layer's neurons, a cell or two a neuron, enlarged in the browser."""
-    return data_uri(pictures.png(pictures.activation_blocks(activations, width=64, gap=2)))
+    return data_uri(pictures.activation_blocks(activations, width=64, gap=2))
 
 
 def picked_label() -> int | None:

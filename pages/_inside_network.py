@@ -2,29 +2,43 @@
 
 Shared by the Train page (live while a run trains; with an epoch slider once it has ended) and the
 Runs page. The panels read the run's snapshots (core.snapshots: checked, a bad file is left out),
-cached by the folder's stamp, so a poll that finds no new epoch reads no file; the pictures and
-the chart are cached by their content too, so such a poll costs the server a few milliseconds. The
-first layer and the guesses are small pictures drawn here; re-sent unchanged, the browser neither
-fetches nor redraws them, and the weights' chart is only redrawn when its data changes: between
-epochs the browser has next to nothing to do.
+cached by the folder's stamp, so a poll that finds no new epoch reads no file.
+
+The three panels are one custom component (pages/_inside_network.js; components v2: no iframe). While a
+run trains they are polled every `POLL_SECONDS`, and as Streamlit elements (two pictures, twenty captioned
+tiles, a Plotly chart) each poll cost the browser about 250 ms of a core, epoch or not, on the cores that
+train (bench/page_overhead.py). The component changes only what changed: a picture when its bytes did, the
+weights' chart when its data did. The first layer's two views (its weights, what training changed) both
+travel with the data, so switching between them is the browser's alone.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from core import figures, pictures, snapshots
 from core.config import TrainConfig
 from core.snapshots import Snapshot, SnapshotSeries
 from pages._components import run_store
-from pages._pictures import show_picture
+from pages._live_chart import plotly_script, plotly_url
+from pages._pictures import data_uri
 
+HERE = Path(__file__).parent
 POLL_SECONDS = 2.0  # how often a live run's panels look for a new epoch
-GUESS_COLUMNS = 5
+WEIGHT_PIXELS = 3  # screen pixels per weight in the first layer's picture
+
+_component = st.components.v2.component(
+    "mnist_inside_network",
+    html=(HERE / "_inside_network.html").read_text(),
+    css=(HERE / "_inside_network.css").read_text(),
+    js=plotly_script("_inside_network.js"),
+    isolate_styles=False,  # Plotly styles its charts from the page's <head>; tests read the panels' text
+)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -39,103 +53,89 @@ def load_series(run_id: str) -> SnapshotSeries:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def weight_grid_png(weights: np.ndarray) -> tuple[bytes, int]:
-    """The first layer's picture as PNG bytes and its on-screen width, drawn once per content."""
+def weight_grid_picture(weights: np.ndarray) -> dict:
+    """The first layer's picture (a data URI) and its on-screen width, drawn once per content."""
     grid = pictures.weight_grid(weights, columns=6)
-    return pictures.png(grid), pictures.shown_width(grid)
+    return {"picture": data_uri(grid), "width": grid.shape[1] * WEIGHT_PIXELS}
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def guess_tiles_png(images: np.ndarray, right: np.ndarray) -> list[bytes]:
-    return [pictures.png(pictures.digit_tile(image, ok)) for image, ok in zip(images, right)]
+def guess_tile_pictures(images: np.ndarray, right: np.ndarray) -> list[str]:
+    return [data_uri(pictures.digit_tile(image, ok)) for image, ok in zip(images, right)]
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def weights_figure(
     folder: str, stamp: tuple, hidden_layers: tuple[int, ...], max_epoch: int | None, marked: int | None
-) -> go.Figure:
-    """The weights' heatmaps, built once per state of the snapshots (Plotly takes a tenth of a second or more to
-    build them). Shared and never changed: st.plotly_chart only reads a figure."""
+) -> dict:
+    """The weights' heatmaps as Plotly.js takes them, built once per state of the snapshots (Plotly takes a
+    tenth of a second or more to build them), with `version` naming the content. Without Plotly's
+    template: the browser styles it with the app's theme. Shared and never changed."""
     series = _series(folder, stamp).of_network(hidden_layers)
     layers = snapshots.common_histograms(series)
     names = snapshots.layer_names(len(layers), hidden_layers)
-    return figures.weight_histograms(series.epochs, layers, names, max_epoch=max_epoch, marked_epoch=marked)
+    figure = json.loads(
+        figures.weight_histograms(series.epochs, layers, names, max_epoch=max_epoch, marked_epoch=marked).to_json()
+    )
+    del figure["layout"]["template"]
+    text = json.dumps(figure, sort_keys=True)
+    return {"figure": figure, "version": hashlib.sha256(text.encode()).hexdigest()[:16]}
 
 
 def when(epoch: int) -> str:
     return "before training" if epoch == 0 else f"after epoch {epoch}"
 
 
-CHANGE = "What training changed"
-
-
-def first_layer_panel(series: SnapshotSeries, snapshot: Snapshot, units: int, key: str) -> None:
-    st.markdown("#### What the first layer looks for")
+def first_layer_view(series: SnapshotSeries, snapshot: Snapshot, units: int) -> dict:
+    """Its weights, and (when the run kept its start) what training changed: the page switches between them."""
     shown = len(snapshot.first_layer)
-    view = st.segmented_control(
-        "Show",
-        ["Its weights", CHANGE],
-        default="Its weights",
-        key=f"{key}-first-layer-view",
-        label_visibility="collapsed",
-        help="A big layer's weights start as strong random noise, which hides what it learns; "
-        "the change since before training shows only what it learned.",
-    )
-    start = series.snapshots[0]
-    if view == CHANGE and start.epoch == 0:
-        weights = snapshot.first_layer.astype("float32") - start.first_layer.astype("float32")
-        meaning = (
-            "Red pixels now push it to fire more than at the start, blue ones less: the strokes it learned to look for."
-        )
-    else:
-        weights = snapshot.first_layer
-        meaning = (
-            "Red pixels make it fire, blue ones hold it back, white ones do not matter: random noise at first, "
-            "strokes as it learns."
-        )
-    data, width = weight_grid_png(np.asarray(weights))
-    show_picture(data, width=width)
     which = "Each" if shown == units else f"The first {shown} of its {units:,} neurons: each"
-    st.caption(
-        f"{which} square is one neuron of the first hidden layer, its 784 incoming weights laid out like the "
-        f"image. {meaning}"
-    )
-
-
-def guesses_panel(series: SnapshotSeries, snapshot: Snapshot) -> None:
-    count = len(snapshot.probabilities)
-    st.markdown(f"#### Its guesses on {count} digits")
-    if not series.guesses_readable(snapshot):
-        st.caption("The digits of this run's guesses cannot be read, so they are not shown.")
-        return
-    labels = series.digits.labels
-    guesses, confidences = snapshot.guesses, snapshot.confidences
-    right = guesses == labels
-    tiles = guess_tiles_png(series.digits.images, right)
-    captions = [
-        f"{'✓' if ok else '✗'} {guess} · {confidence:.0%}" for ok, guess, confidence in zip(right, guesses, confidences)
+    about = f"{which} square is one neuron of the first hidden layer, its 784 incoming weights laid out like the image."
+    views = [
+        {
+            "name": "Its weights",
+            **weight_grid_picture(np.asarray(snapshot.first_layer)),
+            "caption": f"{about} Red pixels make it fire, blue ones hold it back, white ones do not matter: "
+            "random noise at first, strokes as it learns.",
+        }
     ]
-    # Five columns, filled so that the grid reads row by row: 0 0 1 1 2 / 2 3 3 4 4 / ...
-    for column, first in zip(st.columns(GUESS_COLUMNS, gap="small"), range(GUESS_COLUMNS)):
-        column.image(tiles[first::GUESS_COLUMNS], caption=captions[first::GUESS_COLUMNS], output_format="PNG")
-    st.caption(
-        f"{count} digits of the validation set (never the test set), each with the network's guess and how sure "
-        f"it is; a red frame and ✗ mark a wrong guess. **{int(right.sum())} of {count} right** "
-        f"{when(snapshot.epoch)}."
-    )
+    start = series.snapshots[0]
+    if start.epoch == 0:
+        change = snapshot.first_layer.astype("float32") - start.first_layer.astype("float32")
+        views.append(
+            {
+                "name": "What training changed",
+                **weight_grid_picture(change),
+                "caption": f"{about} Red pixels now push it to fire more than at the start, blue ones less: "
+                "the strokes it learned to look for.",
+            }
+        )
+    return {
+        "views": views,
+        "help": "A big layer's weights start as strong random noise, which hides what it learns; "
+        "the change since before training shows only what it learned.",
+    }
 
 
-def weights_panel(run_id: str, config: TrainConfig, marked: int | None, live: bool, key: str) -> None:
-    st.markdown("#### How each layer's weights spread out")
-    st.caption(
-        "One column per epoch; the darker a cell, the more of the layer's weights have that value. They start in "
-        "a narrow random band, and training pulls some far from zero: the connections the network relies on."
-    )
-    folder = run_store().snapshots_folder(run_id)
-    figure = weights_figure(
-        str(folder), snapshots.stamp(folder), config.hidden_layers, config.epochs if live else None, marked
-    )
-    st.plotly_chart(figure, key=f"{key}-weights", config={"displayModeBar": False, "staticPlot": live})
+def guesses_view(series: SnapshotSeries, snapshot: Snapshot) -> dict:
+    count = len(snapshot.probabilities)
+    view = {"title": f"Its guesses on {count} digits"}
+    if not series.guesses_readable(snapshot):
+        return {**view, "unreadable": "The digits of this run's guesses cannot be read, so they are not shown."}
+    guesses, confidences = snapshot.guesses, snapshot.confidences
+    right = guesses == series.digits.labels
+    tiles = guess_tile_pictures(series.digits.images, right)
+    return {
+        **view,
+        "tiles": [
+            {"picture": tile, "caption": f"{'✓' if ok else '✗'} {guess} · {confidence:.0%}", "right": bool(ok)}
+            for tile, ok, guess, confidence in zip(tiles, right, guesses, confidences)
+        ],
+        "caption": f"{count} digits of the validation set (never the test set), each with the network's guess and "
+        "how sure it is; a red frame and ✗ mark a wrong guess.",
+        "score": f"{int(right.sum())} of {count} right",
+        "when": when(snapshot.epoch),
+    }
 
 
 def inside_network(run_id: str, config: TrainConfig, live: bool, key: str) -> None:
@@ -165,9 +165,21 @@ def inside_network(run_id: str, config: TrainConfig, live: bool, key: str) -> No
         snapshot = series.at(epoch)
     else:
         snapshot = series.snapshots[-1]
-    left, right = st.columns(2, gap="large")
-    with left:
-        first_layer_panel(series, snapshot, config.hidden_layers[0], key)
-    with right:
-        guesses_panel(series, snapshot)
-    weights_panel(run_id, config, None if live else snapshot.epoch, live, key)
+    folder = run_store().snapshots_folder(run_id)
+    weights = weights_figure(
+        str(folder),
+        snapshots.stamp(folder),
+        config.hidden_layers,
+        config.epochs if live else None,
+        None if live else snapshot.epoch,
+    )
+    view = {
+        "firstLayer": first_layer_view(series, snapshot, config.hidden_layers[0]),
+        "guesses": guesses_view(series, snapshot),
+        "weights": {
+            **weights,
+            "config": {"displayModeBar": False, "staticPlot": live, "responsive": True},
+        },
+        "plotly": plotly_url(),
+    }
+    _component(key=f"{key}-inside-network", data=view)

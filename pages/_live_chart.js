@@ -8,48 +8,7 @@
 // they are. When a point falls outside the y axes drawn so far (a new lowest loss), Plotly.update draws the
 // whole figure again, with room beyond the new point so that this happens a few times a training.
 
-function loadPlotly(url) {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  // One <script> for every chart of the page, however many mount while it loads.
-  window.mnistPlotlyLoading ??= new Promise((resolve, reject) => {
-    const script = document.createElement("script");
-    script.src = url;
-    script.onload = () => resolve(window.Plotly);
-    script.onerror = () => {
-      window.mnistPlotlyLoading = undefined;
-      reject(new Error(`The chart library did not load from ${url}.`));
-    };
-    document.head.appendChild(script);
-  });
-  return window.mnistPlotlyLoading;
-}
-
 const same = (a, b) => a[0] === b[0] && a[1] === b[1];
-
-// "#31333f" at `opacity` as "rgba(49,51,63,0.7)"; any other colour as it is.
-function faded(colour, opacity) {
-  const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(colour);
-  return hex ? `rgba(${hex.slice(1).map((h) => parseInt(h, 16)).join(",")},${opacity})` : colour;
-}
-
-// The app's theme (its font, text and border colours: CSS properties Streamlit gives every component) on a
-// transparent background, with grid lines across only, as Streamlit styles the figures of st.plotly_chart.
-function themed(layout, element) {
-  const style = getComputedStyle(element);
-  const css = (name, otherwise) => style.getPropertyValue(name).trim() || otherwise;
-  const lines = css("--st-border-color-light", "#e6e9ef");
-  const axis = { gridcolor: lines, linecolor: lines, zeroline: false };
-  return {
-    ...layout,
-    paper_bgcolor: "rgba(0,0,0,0)",
-    plot_bgcolor: "rgba(0,0,0,0)",
-    font: { family: css("--st-font", "sans-serif"), color: faded(css("--st-text-color", "#31333f"), 0.7) },
-    xaxis: { ...layout.xaxis, ...axis, showgrid: false },
-    yaxis: { ...layout.yaxis, ...axis },
-    xaxis2: { ...layout.xaxis2, ...axis, showgrid: false },
-    yaxis2: { ...layout.yaxis2, ...axis },
-  };
-}
 
 function draw(chart, update, resync) {
   const Plotly = window.Plotly;

@@ -26,14 +26,22 @@ import streamlit.components.v1 as components_v1
 from core.figures import CURVES_HEIGHT
 from core.live_curves import Cursor, new_points
 
+HERE = Path(__file__).parent
 PLOTLY_FOLDER = Path(plotly.__file__).parent / "package_data"  # holds plotly.min.js
 CONFIG = {"displayModeBar": False, "staticPlot": True, "responsive": True}
+
+
+def plotly_script(name: str) -> str:
+    """A component's script (a file beside this one) after the helpers for drawing with Plotly in the page."""
+    return (HERE / "_plotly_in_page.js").read_text() + "\n" + (HERE / name).read_text()
+
+
 WAITING = '<p style="opacity: 0.6">The curves start with the first batches.</p>'
 
 _component = st.components.v2.component(
     "mnist_live_training_curves",
     html=f'<div class="live-curves" style="height: {CURVES_HEIGHT}px">{WAITING}</div>',
-    js=(Path(__file__).parent / "_live_chart.js").read_text(),
+    js=plotly_script("_live_chart.js"),
     isolate_styles=False,  # Plotly styles its charts from the page's <head>
 )
 

@@ -1,24 +1,21 @@
-"""Pictures drawn on the server (core.pictures) shown on a page: PNG files at a fixed on-screen width.
+"""Pictures drawn on the server (core.pictures) as the custom components take them: PNG data URIs.
 
-Passed to st.image as PNG bytes, with PNG asked for: left to choose, Streamlit would re-encode a picture
-without transparency as JPEG, and it shrinks (and re-encodes) any picture wider than the width it is
-given. So a picture drawn at twice its size goes into a container of the width it is shown at.
+Inside the component's data, a picture needs no second request to the server, and a component's script
+swaps it only when its bytes changed. Small pictures go at one pixel a cell and the page enlarges them
+with hard edges (CSS `image-rendering: pixelated`), so they stay small to send.
 """
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
-import streamlit as st
 from PIL import Image
 
-from core.pictures import png, shown_width
+from core.pictures import png
 
 
-def show_picture(picture: np.ndarray | Image.Image | bytes, width: int | None = None) -> None:
-    """One picture drawn at core.pictures.HIDPI times its size, shown sharp at `width` (default: half its pixels).
-
-    PNG bytes (a picture encoded once and cached) need their `width`.
-    """
+def data_uri(picture: np.ndarray | Image.Image | bytes) -> str:
+    """A picture (an RGB or grey array, a PIL image, or PNG bytes) as a `data:image/png` URI."""
     data = picture if isinstance(picture, bytes) else png(picture)
-    with st.container(width=width or shown_width(picture)):
-        st.image(data, width="stretch", output_format="PNG")
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")

@@ -38,38 +38,41 @@ def open_page(monkeypatch, root: Path, page: str, run_id: str | None = None) -> 
     return app.run()
 
 
-def headings(app: AppTest) -> list[str]:
-    return [m.value for m in app.markdown if m.value.startswith("####")]
+def inside(app: AppTest) -> dict | None:
+    """What the panels show (pages/_inside_network.js takes it), or None where they are not on the page."""
+    panels = [e.proto for e in app.get("bidi_component") if e.proto.component_name == "mnist_inside_network"]
+    return json.loads(panels[0].json) if panels else None
 
 
 def first_layer_url(app: AppTest) -> str:
-    """The first-layer picture: the first image after its heading (its URL names its content)."""
-    return next(image for image in app.get("image") if image.proto.imgs[0].url.endswith(".png")).proto.imgs[0].url
+    """The first layer's picture (a data URI: it names its content)."""
+    return inside(app)["firstLayer"]["views"][0]["picture"]
 
 
 def guesses(app: AppTest) -> list[str]:
-    captions = [c for image in app.get("image") for c in image.captions if c and c[0] in "✓✗"]
-    return sorted(captions)
+    return sorted(tile["caption"] for tile in inside(app)["guesses"]["tiles"])
 
 
 def right_count(app: AppTest) -> str:
-    return next(c.value for c in app.caption if " of 20 right" in c.value)
+    view = inside(app)["guesses"]
+    return f"{view['score']} {view['when']}"
 
 
 def weights_chart(app: AppTest) -> dict:
-    specs = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
-    return next(spec for spec in specs if "weight value" in json.dumps(spec["layout"]))
+    figure = inside(app)["weights"]["figure"]
+    assert "weight value" in json.dumps(figure["layout"])
+    return figure
 
 
 def panels_state(app: AppTest) -> tuple:
     return first_layer_url(app), right_count(app), len(weights_chart(app)["data"][0]["x"])
 
 
-INSIDE = [
-    "#### What the first layer looks for",
-    "#### Its guesses on 20 digits",
-    "#### How each layer's weights spread out",
-]
+def shows_the_panels(app: AppTest) -> bool:
+    view = inside(app)
+    return "Inside the network" in [s.value for s in app.subheader] and view["guesses"]["title"] == (
+        "Its guesses on 20 digits"
+    )
 
 
 def test_the_panels_show_while_it_trains_change_each_epoch_and_a_reload_finds_them(tmp_path, monkeypatch):
@@ -80,8 +83,8 @@ def test_the_panels_show_while_it_trains_change_each_epoch_and_a_reload_finds_th
         assert wait_until(lambda: len(store.load_snapshots(job.run_id).epochs) >= 2, timeout=120)
         app = open_page(monkeypatch, root, "pages/train.py", job.run_id)
         assert not app.exception
-        assert [h for h in headings(app) if h in INSIDE] == INSIDE
-        assert len(guesses(app)) == 20
+        assert shows_the_panels(app)
+        assert len(guesses(app)) == 20 and all(g[0] in "✓✗" for g in guesses(app))
         before = panels_state(app)
         shown = len(store.load_snapshots(job.run_id).epochs)
         assert wait_until(lambda: len(store.load_snapshots(job.run_id).epochs) >= shown + 2, timeout=120)
@@ -92,7 +95,7 @@ def test_the_panels_show_while_it_trains_change_each_epoch_and_a_reload_finds_th
         assert after[2] > before[2]  # a column more in the weights' heatmap
 
         reloaded = open_page(monkeypatch, root, "pages/train.py", job.run_id)  # another tab, or a reload
-        assert [h for h in headings(reloaded) if h in INSIDE] == INSIDE
+        assert shows_the_panels(reloaded)
         assert any(c.value.startswith("As it is after epoch") for c in reloaded.caption)
     finally:
         shared_manager(store).stop(job.run_id)
@@ -114,20 +117,20 @@ def test_a_finished_run_replays_its_epochs_with_a_slider(finished, monkeypatch):
     assert weights_chart(app)["layout"]["shapes"][0]["x0"] == -0.5
 
 
-def test_the_change_since_the_start_shows_a_different_picture(finished, monkeypatch):
+def test_the_change_since_the_start_is_a_second_view_of_the_first_layer(finished, monkeypatch):
     store, run_id = finished
     app = open_page(monkeypatch, store.root, "pages/train.py", run_id)
-    weights = first_layer_url(app)
-    app.button_group[0].set_value("What training changed").run()
-    assert first_layer_url(app) != weights
-    assert any("the strokes it learned to look for" in c.value for c in app.caption)
+    weights, change = inside(app)["firstLayer"]["views"]
+    assert (weights["name"], change["name"]) == ("Its weights", "What training changed")
+    assert change["picture"] != weights["picture"] and change["width"] == weights["width"]
+    assert "the strokes it learned to look for" in change["caption"]
 
 
 def test_the_runs_page_replays_a_runs_epochs_too(finished, monkeypatch):
     store, run_id = finished
     app = open_page(monkeypatch, store.root, "pages/runs.py")
     assert not app.exception
-    assert [h for h in headings(app) if h in INSIDE] == INSIDE
+    assert shows_the_panels(app)
     next(s for s in app.select_slider if s.label == "Epoch").set_value(1).run()
     assert "after epoch 1" in right_count(app)
 
@@ -142,12 +145,12 @@ def test_damaged_snapshot_files_are_left_out_and_the_page_still_shows(finished, 
     app = open_page(monkeypatch, root, "pages/train.py", run_id)
     assert not app.exception and not app.error
     assert next(s for s in app.select_slider if s.label == "Epoch").options == ["0 (before training)", "2"]
-    assert any("cannot be read, so they are not shown" in c.value for c in app.caption)
+    assert "cannot be read, so they are not shown" in inside(app)["guesses"]["unreadable"]
     for path in folder.iterdir():
         path.write_bytes(b"\0" * 100)
     app = open_page(monkeypatch, root, "pages/train.py", run_id)
     assert not app.exception and "Held-out test results" in [s.value for s in app.subheader]
-    assert "Inside the network" not in [s.value for s in app.subheader]  # nothing readable: not shown
+    assert "Inside the network" not in [s.value for s in app.subheader] and inside(app) is None  # nothing readable
 
 
 def test_the_draw_page_shows_the_map_before_anything_is_drawn(finished, monkeypatch):

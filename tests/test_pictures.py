@@ -19,9 +19,9 @@ def test_weight_tiles_are_red_for_positive_blue_for_negative_and_white_for_zero(
     weights[0, 10, 10] = 1.0
     weights[1, 10, 10] = -1.0
     weights[2] = np.random.default_rng(0).normal(0, 0.01, (28, 28))
-    grid = pictures.weight_grid(weights, columns=3, pixel=1)
-    tile, gap = 28 * HIDPI, 3 * HIDPI
-    centre = lambda i, row, col: grid[gap + row * HIDPI, gap + i * (tile + gap) + col * HIDPI]  # noqa: E731
+    grid = pictures.weight_grid(weights, columns=3)
+    tile, gap = 28, 2
+    centre = lambda i, row, col: grid[gap + row, gap + i * (tile + gap) + col]  # noqa: E731
     assert is_red(centre(0, 10, 10)) and is_blue(centre(1, 10, 10))
     assert (centre(0, 0, 0) > 230).all()  # zero: near white
     assert grid.shape == (tile + 2 * gap, 3 * tile + 4 * gap, 3)

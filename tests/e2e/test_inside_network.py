@@ -17,28 +17,24 @@ from tests.waiting import wait_until
 EPOCH = re.compile(r"As it is after epoch (\d+)")
 
 
-def section(page, heading: str):
-    """The column holding a panel, found by its heading."""
-    return page.locator("[data-testid='stColumn']", has=page.get_by_role("heading", name=heading)).last
-
-
 def first_layer_src(page) -> str:
-    return section(page, "What the first layer looks for").locator("img").first.get_attribute("src")
+    return page.locator(".in-first-layer img").get_attribute("src")
 
 
 def guesses_shown(page) -> int:
-    return section(page, "Its guesses on 20 digits").locator("img").count()
+    """Guesses drawn: their pictures loaded, each with its ✓ or ✗ caption."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll(".in-tiles figure")].filter(
+             (f) => f.querySelector("img").naturalWidth > 0 && /^[✓✗] \\d/.test(f.textContent)).length"""
+    )
 
 
 def weight_columns(page) -> int:
-    """Epochs drawn in the weights' heatmap, 0 before it is drawn. It is the page's only st.plotly_chart while a run
-    trains: the live curves are a Plotly plot too, and where the heatmap is not drawn yet (or is being replaced), the
-    last plot on the page is theirs, with a point per batch."""
+    """Epochs drawn in the weights' heatmap, 0 before it is drawn."""
     return page.evaluate(
         """() => {
-          const plots = document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot");
-          const newest = plots[plots.length - 1];
-          return (newest && newest.data && newest.data[0].x.length) || 0;
+          const chart = document.querySelector(".in-chart");
+          return (chart && chart.data && chart.data[0].x.length) || 0;
         }"""
     )
 
@@ -67,8 +63,12 @@ def test_inside_panels_change_each_epoch_survive_a_reload_and_replay_with_a_slid
 
     page.reload()  # mid-run: the same run, its panels again
     page.get_by_text(EPOCH).wait_for()
-    section(page, "What the first layer looks for").locator("img").first.wait_for()
+    page.locator(".in-first-layer img").wait_for()
     assert wait_until(lambda: guesses_shown(page) == 20, timeout=10)
+    weights = first_layer_src(page)
+    page.get_by_role("button", name="What training changed").click()  # the browser's own switch: no rerun
+    assert first_layer_src(page) != weights
+    assert "the strokes it learned to look for" in page.locator(".in-first-layer .in-caption").inner_text()
 
     page.get_by_role("button", name="Stop training").click()
     page.get_by_text("Held-out test results").wait_for(timeout=60_000)

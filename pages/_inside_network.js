@@ -1,0 +1,103 @@
+// Inside the network (pages/_inside_network.py). Each update from Python is the whole view:
+//   firstLayer  {views: [{name, picture (data URI), width (screen pixels), caption}, ...], help}
+//   guesses     {title, tiles: [{picture, caption, right}], caption, score, when}, or {title, unreadable}
+//   weights     {figure (Plotly.js JSON), version, config}
+//   plotly      where plotly.min.js is served
+// Only what differs from what is shown is changed: a poll between epochs changes nothing, and the chart is
+// drawn again only when its `version` changed. Which view of the first layer shows is the browser's choice.
+
+function setText(element, text) {
+  if (element.textContent !== (text ?? "")) element.textContent = text ?? "";
+}
+
+function setPicture(image, source) {
+  if (source && image.getAttribute("src") !== source) image.setAttribute("src", source);
+}
+
+function firstLayer(panel, layer) {
+  const $ = (selector) => panel.querySelector(`.in-first-layer ${selector}`);
+  const names = layer.views.map((view) => view.name);
+  const buttons = $(".in-views");
+  if (buttons.dataset.names !== names.join("|")) {
+    buttons.dataset.names = names.join("|");
+    buttons.replaceChildren(
+      ...names.map((name, i) => {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = name;
+        button.title = layer.help;
+        button.addEventListener("click", () => {
+          panel.chosenView = i;
+          firstLayer(panel, panel.layer);
+        });
+        return button;
+      }),
+    );
+  }
+  buttons.hidden = names.length < 2;
+  panel.layer = layer;
+  const chosen = Math.min(panel.chosenView ?? 0, names.length - 1);
+  [...buttons.children].forEach((button, i) => button.setAttribute("aria-pressed", String(i === chosen)));
+  const view = layer.views[chosen];
+  const image = $("img");
+  setPicture(image, view.picture);
+  if (image.style.width !== `${view.width}px`) image.style.width = `${view.width}px`;
+  setText($(".in-caption"), view.caption);
+}
+
+function guesses(panel, view) {
+  const $ = (selector) => panel.querySelector(`.in-guesses ${selector}`);
+  setText($("h4"), view.title);
+  const tiles = $(".in-tiles");
+  const caption = $(".in-caption");
+  if (view.unreadable) {
+    tiles.replaceChildren();
+    setText(caption, view.unreadable);
+    return;
+  }
+  while (tiles.children.length > view.tiles.length) tiles.lastChild.remove();
+  while (tiles.children.length < view.tiles.length) {
+    tiles.insertAdjacentHTML("beforeend", "<figure><img alt=''><figcaption></figcaption></figure>");
+  }
+  view.tiles.forEach((tile, i) => {
+    const figure = tiles.children[i];
+    setPicture(figure.querySelector("img"), tile.picture);
+    figure.dataset.right = String(tile.right);
+    setText(figure.querySelector("figcaption"), tile.caption);
+  });
+  // "… a red frame and ✗ mark a wrong guess. **17 of 20 right** after epoch 3."
+  const text = `${view.caption} |${view.score}| ${view.when}.`;
+  if (caption.dataset.text !== text) {
+    caption.dataset.text = text;
+    const score = document.createElement("strong");
+    score.textContent = view.score;
+    caption.replaceChildren(`${view.caption} `, score, ` ${view.when}.`);
+  }
+}
+
+function weights(panel, view) {
+  const chart = panel.querySelector(".in-chart");
+  if (chart.dataset.version === view.version) return;
+  chart.dataset.version = view.version;
+  // Drawn in the order the updates came, once Plotly has loaded; Plotly.react changes only what differs.
+  chart.drawing = (chart.drawing ?? loadPlotly(panel.plotlyUrl))
+    .then(() => window.Plotly.react(chart, view.figure.data, themed(view.figure.layout, chart), view.config))
+    .catch((error) => {
+      chart.textContent = error.message;
+    });
+}
+
+export default function ({ data, parentElement }) {
+  const panel = parentElement.querySelector(".inside-network");
+  panel.plotlyUrl = data.plotly;
+  firstLayer(panel, data.firstLayer);
+  guesses(panel, data.guesses);
+  weights(panel, data.weights);
+  // Streamlit calls this when the panel is unmounted, but also when an update arrived before this call was
+  // made: the chart then stays, so it is freed only once it has left the page.
+  return () =>
+    setTimeout(() => {
+      const chart = panel.querySelector(".in-chart");
+      if (!chart.isConnected) window.Plotly?.purge(chart);
+    });
+}

@@ -72,7 +72,21 @@ function rangesHolding(chart, y) {
 
 const yAxisOf = (trace) => `yaxis${(trace.yaxis ?? "y").slice(1)}`;
 
+// The bar and its line ("Epoch 3 of 20 · step 215 of 430 · … left"), changed only where they changed.
+function progress(element, bar) {
+  element.hidden = !bar;
+  if (!bar) return;
+  const percent = (100 * Math.min(Math.max(bar.fraction, 0), 1)).toFixed(1);
+  const text = element.querySelector(".live-progress-text");
+  if (text.textContent !== bar.text) text.textContent = bar.text;
+  if (element.getAttribute("aria-valuenow") !== percent) {
+    element.setAttribute("aria-valuenow", percent);
+    element.querySelector(".live-progress-fill").style.width = `${percent}%`;
+  }
+}
+
 export default function ({ data, parentElement, setTriggerValue }) {
+  progress(parentElement.querySelector(".live-progress"), data.progress);
   const chart = parentElement.querySelector(".live-curves");
   const resync = (held) => setTriggerValue("resync", held);
   // Updates are drawn in the order they came, the first one once Plotly has loaded.

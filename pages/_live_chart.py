@@ -1,10 +1,12 @@
-"""The live training curves: a custom component that draws the figure once and then only appends points.
+"""The live training: its progress and its curves, one custom component that draws the figure once and then
+only appends points.
 
 `st.plotly_chart` sends the whole figure on every rerun, and the browser rebuilds and remounts it, on the
 cores that train (bench/page_overhead.py measures the browser's CPU per update). This component (Streamlit
 components v2: no iframe) receives only the records that are new since its last update (core/live_curves.py
 decides which) and adds them to the chart it drew, redrawing the traces only, not the axes, unless they must
-grow (pages/_live_chart.js).
+grow (pages/_live_chart.js). The progress bar is in the same component: as a Streamlit element it was one
+more element for the browser to render again at every update.
 
 What the browser holds is kept per session and run in st.session_state: a reload is a new session, so it
 starts from the beginning and shows the curves so far. When the chart is mounted again in the same session
@@ -25,6 +27,7 @@ import streamlit.components.v1 as components_v1
 
 from core.figures import CURVES_HEIGHT
 from core.live_curves import Cursor, new_points
+from core.progress import Progress, progress_line
 
 HERE = Path(__file__).parent
 PLOTLY_FOLDER = Path(plotly.__file__).parent / "package_data"  # holds plotly.min.js
@@ -38,9 +41,23 @@ def plotly_script(name: str) -> str:
 
 WAITING = '<p style="opacity: 0.6">The curves start with the first batches.</p>'
 
+PROGRESS = (
+    '<div class="live-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" hidden>'
+    '<p class="live-progress-text"></p><div class="live-progress-track"><div class="live-progress-fill"></div></div>'
+    "</div>"
+)
+CSS = """
+.live-progress { font-family: var(--st-font); color: var(--st-text-color); margin-bottom: 1rem; }
+.live-progress[hidden] { display: none; }
+.live-progress-text { font-size: 0.875rem; margin: 0 0 0.25rem; }
+.live-progress-track { height: 0.5rem; border-radius: 0.25rem; background: var(--st-secondary-background-color); }
+.live-progress-fill { height: 100%; border-radius: 0.25rem; background: var(--st-primary-color); width: 0; }
+"""
+
 _component = st.components.v2.component(
     "mnist_live_training_curves",
-    html=f'<div class="live-curves" style="height: {CURVES_HEIGHT}px">{WAITING}</div>',
+    html=f'{PROGRESS}<div class="live-curves" style="height: {CURVES_HEIGHT}px">{WAITING}</div>',
+    css=CSS,
     js=plotly_script("_live_chart.js"),
     isolate_styles=False,  # Plotly styles its charts from the page's <head>
 )
@@ -53,8 +70,11 @@ def plotly_url() -> str:
     return "/".join(["", *filter(None, [base, "component", served.name, "plotly.min.js"])])
 
 
-def live_training_curves(run_id: str, batches: list[dict], epochs: list[dict], max_epochs: int) -> None:
-    """The curves of a training under way, brought up to date with only what the chart does not have yet.
+def live_training_curves(
+    run_id: str, batches: list[dict], epochs: list[dict], max_epochs: int, progress: Progress | None = None
+) -> None:
+    """The curves of a training under way, brought up to date with only what the chart does not have yet,
+    under its `progress` (a bar with the epoch, the step and the time left), if given.
 
     A live chart is a static picture (no hover layer to rebuild at each update) on a machine that trains.
     """
@@ -69,4 +89,9 @@ def live_training_curves(run_id: str, batches: list[dict], epochs: list[dict], m
     update, st.session_state[cursor_key] = new_points(
         batches, epochs, st.session_state.get(cursor_key, Cursor()), max_epochs
     )
-    _component(key=chart_key, data={**update, "plotly": plotly_url(), "config": CONFIG}, on_resync_change=resync)
+    bar = {"fraction": progress.fraction, "text": progress_line(progress)} if progress else None
+    _component(
+        key=chart_key,
+        data={**update, "progress": bar, "plotly": plotly_url(), "config": CONFIG},
+        on_resync_change=resync,
+    )

@@ -16,7 +16,6 @@ from pages._components import (
     job_manager,
     may_change_run,
     owner_label,
-    progress_text,
     refusal_text,
     run_results,
     run_store,
@@ -176,10 +175,8 @@ def live_training(run_id: str, status: str) -> None:
             "you can leave this page and come back.",
             icon=":material/hourglass_empty:",
         )
-    else:
-        st.progress(job.progress().fraction, text=progress_text(job))
     batches, epochs = job.log.snapshot()
-    live_training_curves(run_id, batches, epochs, job.config.epochs)
+    live_training_curves(run_id, batches, epochs, job.config.epochs, None if job.status == QUEUED else job.progress())
 
 
 def whose_run(owner: str | None, owner_name: str) -> None:

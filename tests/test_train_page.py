@@ -1,5 +1,7 @@
 """The Train page through Streamlit's AppTest, with real (tiny) training behind it."""
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,12 @@ def start(app: AppTest) -> str:
     next(b for b in app.button if b.label == "Start training").click().run()
     run_id = app.query_params["run"]
     return run_id[0] if isinstance(run_id, list) else run_id
+
+
+def live_view(app: AppTest) -> dict:
+    """What the live training component shows (pages/_live_chart.js takes it): the progress and new points."""
+    chart = next(e.proto for e in app.get("bidi_component") if e.proto.component_name == "mnist_live_training_curves")
+    return json.loads(chart.json)
 
 
 def small_run(app: AppTest, epochs: int, limit: int, batch: int = 100) -> AppTest:
@@ -92,6 +100,9 @@ def test_stop_during_a_run_ends_it_stopped_with_a_usable_model(runs_dir):
     job = shared_manager(RunStore(runs_dir)).get(run_id)
     assert wait_until(lambda: len(job.log.snapshot()[0]) >= 20), "training streamed no batches"
     app.run()
+    progress = live_view(app)["progress"]
+    assert re.fullmatch(r"Epoch \d+ of 50 · step \d+ of 500 · elapsed \d+:\d\d · about \d+:\d\d left", progress["text"])
+    assert 0 < progress["fraction"] < 0.5
     stop = next(b for b in app.button if b.label == "Stop training")
     stop.click().run()
     assert job.wait(60) and job.status == "stopped"
@@ -151,6 +162,7 @@ def test_a_second_tab_queues_its_training_and_sees_how_many_are_ahead(runs_dir):
         assert second_id != first_id and manager.get(second_id).status == "queued"
         second.run()
         assert "Waiting: 1 ahead in the queue" in texts(second)
+        assert live_view(second)["progress"] is None  # the queue's message instead of a bar
         # The first tab cannot start a second run of its own by accident while its run trains.
         first.session_state["settings_open"] = True
         first.run()

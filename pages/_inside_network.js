@@ -3,6 +3,9 @@
 //   guesses     {title, tiles: [{picture, caption, right}], caption, score, when}, or {title, unreadable}
 //   weights     {figure (Plotly.js JSON), version, config}
 //   plotly      where plotly.min.js is served
+//   mark        while the run trains: its snapshots when this view was made (pages/_inside_network.py's
+//               `snapshots_mark`); the live curves announce newer ones, and the panels then ask for a rerun.
+// A live run's panels before its first snapshot get only `mark`, and show nothing.
 // Only what differs from what is shown is changed: a poll between epochs changes nothing, and the chart is
 // drawn again only when its `version` changed. Which view of the first layer shows is the browser's choice.
 
@@ -87,17 +90,40 @@ function weights(panel, view) {
     });
 }
 
-export default function ({ data, parentElement }) {
+// Asks for a rerun (its own fragment's) when the run's snapshots on disk are newer than the ones shown. The
+// mark of a rerun already asked for is not asked again: the answer is on its way.
+function followSnapshots(panel, mark, setTriggerValue) {
+  panel.mark = mark;
+  panel.refresh ??= (latest) => {
+    if (panel.mark && latest && latest !== panel.mark && latest !== panel.asked && panel.isConnected) {
+      panel.asked = latest;
+      panel.setTriggerValue("refresh", latest);
+    }
+  };
+  panel.setTriggerValue = setTriggerValue;
+  if (mark && !panel.listener) {
+    panel.listener = (event) => panel.refresh(event.detail);
+    document.addEventListener("mnist-snapshots", panel.listener);
+  }
+  panel.refresh(window.mnistSnapshotsMark); // announced before this panel was listening
+}
+
+export default function ({ data, parentElement, setTriggerValue }) {
   const panel = parentElement.querySelector(".inside-network");
-  panel.plotlyUrl = data.plotly;
-  firstLayer(panel, data.firstLayer);
-  guesses(panel, data.guesses);
-  weights(panel, data.weights);
+  followSnapshots(panel, data.mark, setTriggerValue);
+  panel.hidden = !data.firstLayer;
+  if (data.firstLayer) {
+    panel.plotlyUrl = data.plotly;
+    firstLayer(panel, data.firstLayer);
+    guesses(panel, data.guesses);
+    weights(panel, data.weights);
+  }
   // Streamlit calls this when the panel is unmounted, but also when an update arrived before this call was
-  // made: the chart then stays, so it is freed only once it has left the page.
+  // made: the panel then stays, so it is let go only once it has left the page.
   return () =>
     setTimeout(() => {
-      const chart = panel.querySelector(".in-chart");
-      if (!chart.isConnected) window.Plotly?.purge(chart);
+      if (panel.isConnected) return;
+      window.Plotly?.purge(panel.querySelector(".in-chart"));
+      if (panel.listener) document.removeEventListener("mnist-snapshots", panel.listener);
     });
 }

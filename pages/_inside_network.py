@@ -2,12 +2,13 @@
 
 Shared by the Train page (live while a run trains; with an epoch slider once it has ended) and the
 Runs page. The panels read the run's snapshots (core.snapshots: checked, a bad file is left out),
-cached by the folder's stamp, so a poll that finds no new epoch reads no file.
+cached by the folder's stamp, so a rerun that finds no new epoch reads no file.
 
 The three panels are one custom component (pages/_inside_network.js; components v2: no iframe). While a
-run trains they are polled every `POLL_SECONDS`, and as Streamlit elements (two pictures, twenty captioned
-tiles, a Plotly chart) each poll cost the browser about 250 ms of a core, epoch or not, on the cores that
-train (bench/page_overhead.py). The component changes only what changed: a picture when its bytes did, the
+run trained they were polled every 2 s, and as Streamlit elements (two pictures, twenty captioned tiles, a
+Plotly chart) each poll cost the browser about 250 ms of a core, epoch or not, on the cores that train
+(bench/page_overhead.py). Now they are drawn again only when an epoch's snapshot is written
+(`snapshots_mark`), and the component changes only what changed: a picture when its bytes did, the
 weights' chart when its data did. The first layer's two views (its weights, what training changed) both
 travel with the data, so switching between them is the browser's alone.
 """
@@ -29,7 +30,6 @@ from pages._live_chart import plotly_script, plotly_url
 from pages._pictures import data_uri
 
 HERE = Path(__file__).parent
-POLL_SECONDS = 2.0  # how often a live run's panels look for a new epoch
 WEIGHT_PIXELS = 3  # screen pixels per weight in the first layer's picture
 
 _component = st.components.v2.component(
@@ -138,15 +138,28 @@ def guesses_view(series: SnapshotSeries, snapshot: Snapshot) -> dict:
     }
 
 
+def snapshots_mark(run_id: str) -> str:
+    """A short name for the run's snapshots as they are on disk now: it changes when an epoch's is added.
+
+    A live run's panels are not polled: the Train page's poll of the curves (twice a second) hands the
+    page this mark, and the panels, drawn with the mark of their time, ask for their own rerun (the
+    trigger "refresh") when it differs: once per epoch, as soon as its snapshot is written.
+    """
+    folder = run_store().snapshots_folder(run_id)
+    return hashlib.sha256(repr(snapshots.stamp(folder)).encode()).hexdigest()[:16]
+
+
 def inside_network(run_id: str, config: TrainConfig, live: bool, key: str) -> None:
     """The three panels for one run: its latest epoch while `live`, otherwise any epoch, chosen with a slider.
 
     Shows nothing for a run without snapshots (imported, or trained before the app kept them).
     """
     series = load_series(run_id).of_network(config.hidden_layers)
+    mark = snapshots_mark(run_id) if live else None
     if not series.snapshots:
         if live:
             st.caption("A look inside the network appears here as training starts.")
+            _component(key=f"{key}-inside-network", data={"mark": mark})
         return
     st.subheader("Inside the network")
     epochs = series.epochs
@@ -181,5 +194,6 @@ def inside_network(run_id: str, config: TrainConfig, live: bool, key: str) -> No
             "config": {"displayModeBar": False, "staticPlot": live, "responsive": True},
         },
         "plotly": plotly_url(),
+        "mark": mark,
     }
     _component(key=f"{key}-inside-network", data=view)

@@ -87,6 +87,11 @@ function progress(element, bar) {
 
 export default function ({ data, parentElement, setTriggerValue }) {
   progress(parentElement.querySelector(".live-progress"), data.progress);
+  // What the run's snapshots are on disk now, for the panels inside the network (pages/_inside_network.js).
+  if (data.snapshotsMark && window.mnistSnapshotsMark !== data.snapshotsMark) {
+    window.mnistSnapshotsMark = data.snapshotsMark;
+    document.dispatchEvent(new CustomEvent("mnist-snapshots", { detail: data.snapshotsMark }));
+  }
   const chart = parentElement.querySelector(".live-curves");
   const resync = (held) => setTriggerValue("resync", held);
   // Updates are drawn in the order they came, the first one once Plotly has loaded.

@@ -71,10 +71,16 @@ def plotly_url() -> str:
 
 
 def live_training_curves(
-    run_id: str, batches: list[dict], epochs: list[dict], max_epochs: int, progress: Progress | None = None
+    run_id: str,
+    batches: list[dict],
+    epochs: list[dict],
+    max_epochs: int,
+    progress: Progress | None = None,
+    snapshots_mark: str | None = None,
 ) -> None:
     """The curves of a training under way, brought up to date with only what the chart does not have yet,
-    under its `progress` (a bar with the epoch, the step and the time left), if given.
+    under its `progress` (a bar with the epoch, the step and the time left), if given. `snapshots_mark`
+    is passed on to the page for the panels inside the network (pages/_inside_network.py).
 
     A live chart is a static picture (no hover layer to rebuild at each update) on a machine that trains.
     """
@@ -92,6 +98,6 @@ def live_training_curves(
     bar = {"fraction": progress.fraction, "text": progress_line(progress)} if progress else None
     _component(
         key=chart_key,
-        data={**update, "progress": bar, "plotly": plotly_url(), "config": CONFIG},
+        data={**update, "progress": bar, "snapshotsMark": snapshots_mark, "plotly": plotly_url(), "config": CONFIG},
         on_resync_change=resync,
     )

@@ -27,8 +27,7 @@ from pages._components import (
     upscale,
     usable_runs,
 )
-from pages._inside_network import POLL_SECONDS as INSIDE_POLL_SECONDS
-from pages._inside_network import inside_network
+from pages._inside_network import inside_network, snapshots_mark
 from pages._live_chart import live_training_curves
 
 SECTIONS = {"Network": 2, "Learning": 3, "Data": 2}  # form sections and their columns
@@ -160,7 +159,7 @@ def live_run(job) -> None:
     whose_run(job.owner, job.owner_name)
     stop_button(job)
     st.fragment(live_training, run_every=POLL_SECONDS)(job.run_id, job.status)
-    st.fragment(live_inside, run_every=INSIDE_POLL_SECONDS)(job.run_id)
+    st.fragment(live_inside)(job.run_id)  # drawn again by itself after each epoch: see snapshots_mark
 
 
 def live_training(run_id: str, status: str) -> None:
@@ -176,7 +175,8 @@ def live_training(run_id: str, status: str) -> None:
             icon=":material/hourglass_empty:",
         )
     batches, epochs = job.log.snapshot()
-    live_training_curves(run_id, batches, epochs, job.config.epochs, None if job.status == QUEUED else job.progress())
+    progress = None if job.status == QUEUED else job.progress()
+    live_training_curves(run_id, batches, epochs, job.config.epochs, progress, snapshots_mark(run_id))
 
 
 def whose_run(owner: str | None, owner_name: str) -> None:
@@ -202,7 +202,7 @@ def stop_button(job) -> None:
 
 
 def live_inside(run_id: str) -> None:
-    """Inside the network while it trains: polled slowly, in its own fragment, so the curves' poll stays light."""
+    """Inside the network while it trains, in its own fragment: rerun after each epoch, not with the curves."""
     job = manager.get(run_id)
     if job is not None and not job.done:  # when it ends, live_training draws the page again with the finished run
         inside_network(run_id, job.config, live=True, key="live")

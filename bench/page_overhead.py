@@ -120,11 +120,11 @@ def watched_epoch_times(page, server: Server, runs_dir: Path, config: TrainConfi
     set_number(page, "Max epochs", config.epochs)
     set_number(page, "Early-stopping patience", config.patience)
     page.get_by_role("button", name="Start training").click()
-    chart = page.locator(".js-plotly-plot").first
+    chart = page.locator(".live-curves.js-plotly-plot")  # the live curves (the weights' panel is a Plotly chart too)
     chart.wait_for(timeout=PAGE_TIMEOUT_MS)
     # Counted from the first points drawn to the run's end: what watching a training costs, not loading a page.
     page.wait_for_function(
-        "() => { const el = document.querySelector('.js-plotly-plot'); return el && el.data && el.data[0].x.length; }",
+        "() => { const el = document.querySelector('.live-curves.js-plotly-plot'); return el && el.data[0].x.length; }",
         timeout=PAGE_TIMEOUT_MS,
     )
     before = cpu_seconds_by_process()

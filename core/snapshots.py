@@ -37,7 +37,7 @@ from core.data import IMAGE_SIZE, NUM_CLASSES
 
 FOLDER = "snapshots"
 DIGITS_FILE = "digits.npz"
-FIRST_LAYER_NEURONS = 24  # shown as 3 rows of 8
+FIRST_LAYER_NEURONS = 24  # shown as 4 rows of 6
 GUESS_DIGITS_PER_CLASS = 2  # 20 digits: two of each
 HISTOGRAM_BINS = 40
 MAX_LAYERS = 7  # six hidden layers and the output (core.config's limit)

@@ -73,7 +73,9 @@ def test_the_live_chart_appends_survives_a_visit_elsewhere_and_a_reload_and_ends
     page.get_by_role("button", name="Stop training").click()
     page.get_by_text("Held-out test results").wait_for(timeout=60_000)
     assert page.locator(".live-curves").count() == 0
-    finished = page.locator(".js-plotly-plot").first  # the run's curves, above its results
+    # The run's curves, the first st.plotly_chart (above its results; the panels inside the network draw their own).
+    finished = page.get_by_test_id("stPlotlyChart").locator(".js-plotly-plot").first
+    finished.wait_for()
     batch_points, epoch_markers = finished.evaluate("el => [el.data[0].x.length, el.data[1].x.length]")
     assert batch_points >= after_visit[2] and epoch_markers >= after_visit[1] >= 1
     assert "Traceback" not in server.log()

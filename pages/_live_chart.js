@@ -30,15 +30,17 @@ function draw(chart, update, resync) {
     return Plotly.newPlot(chart, traces, themed(update.figure.layout, chart), update.config);
   }
   if (!hasPoints) return;
-  const traces = update.x.map((_, i) => i);
-  const x = chart.data.map((trace, i) => trace.x.concat(update.x[i]));
-  const y = chart.data.map((trace, i) => trace.y.concat(update.y[i]));
-  const ranges = rangesHolding(chart, y);
+  // Only the traces with new points: most updates add to the per-batch lines alone, and the epochs' traces
+  // (a marker per point, each an SVG element) are drawn again once per epoch.
+  const traces = update.x.flatMap((xs, i) => (xs.length ? [i] : []));
+  const x = traces.map((i) => chart.data[i].x.concat(update.x[i]));
+  const y = traces.map((i) => chart.data[i].y.concat(update.y[i]));
+  const ranges = rangesHolding(chart, traces, y);
   if (ranges) {
     // A new lowest loss or highest accuracy: the whole figure again, its y axes widened with room to spare.
     return Plotly.update(chart, { x, y }, ranges, traces);
   }
-  // Only the traces drawn again, the axes left as they are: far less work for the browser than the whole
+  // Only those traces drawn again, the axes left as they are: far less work for the browser than the whole
   // figure (bench/live_chart_cost.py measures it).
   const data = x.map((xs, i) => ({ x: xs, y: y[i] }));
   return Plotly.animate(chart, { data, traces }, { transition: { duration: 0 }, frame: { duration: 0, redraw: false } });
@@ -48,16 +50,17 @@ function draw(chart, update, resync) {
 // while the loss falls and the accuracy rises the axes grow a few times a training, not at every update.
 const ROOM = 0.25;
 
-// The y axes' ranges ({"yaxis.range": [low, high], ...}) once `y` (every trace's points) is drawn, or null if
-// every point lies within the ranges drawn now. Log axes in powers of ten; a linear axis (accuracy) is not
-// widened past 0 or 1 by the room alone.
-function rangesHolding(chart, y) {
+// The y axes' ranges ({"yaxis.range": [low, high], ...}) once `y` (the points of the traces numbered in
+// `traces`, all of them) is drawn, or null if every point lies within the ranges drawn now. Log axes in powers
+// of ten; a linear axis (accuracy) is not widened past 0 or 1 by the room alone.
+function rangesHolding(chart, traces, y) {
   let widened = false;
   const ranges = {};
   for (const name of ["yaxis", "yaxis2"]) {
     const axis = chart.layout[name];
     const log = axis.type === "log";
-    const values = y.flatMap((ys, i) => (yAxisOf(chart.data[i]) === name ? ys : [])).map(log ? Math.log10 : Number);
+    const values = y.flatMap((ys, i) => (yAxisOf(chart.data[traces[i]]) === name ? ys : [])).map(log ? Math.log10 : Number);
+    if (!values.length) continue;
     const low = Math.min(...values);
     const high = Math.max(...values);
     const room = ROOM * (high - low || 0.1);

@@ -26,8 +26,8 @@ from core import figures, pictures, snapshots
 from core.config import TrainConfig
 from core.snapshots import Snapshot, SnapshotSeries
 from pages._components import run_store
-from pages._live_chart import plotly_script, plotly_url
 from pages._pictures import data_uri
+from pages._plotly_in_page import plotly_script, plotly_url
 
 HERE = Path(__file__).parent
 WEIGHT_PIXELS = 3  # screen pixels per weight in the first layer's picture

@@ -13,30 +13,19 @@ starts from the beginning and shows the curves so far. When the chart is mounted
 (the learner went to another page and came back) it holds nothing while the cursor says otherwise; it then
 reports what it holds (the trigger "resync") and the next update starts from there.
 
-Plotly.js is the copy inside the installed plotly package, served by this app's own server (nothing comes
-from the internet): `declare_component` with a path is Streamlit's public way to serve a folder of files.
+Plotly.js comes from this app's own server (pages/_plotly_in_page.py): nothing from the internet.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import plotly
 import streamlit as st
-import streamlit.components.v1 as components_v1
 
 from core.figures import CURVES_HEIGHT
 from core.live_curves import Cursor, new_points
 from core.progress import Progress, progress_line
+from pages._plotly_in_page import plotly_script, plotly_url
 
-HERE = Path(__file__).parent
-PLOTLY_FOLDER = Path(plotly.__file__).parent / "package_data"  # holds plotly.min.js
 CONFIG = {"displayModeBar": False, "staticPlot": True, "responsive": True}
-
-
-def plotly_script(name: str) -> str:
-    """A component's script (a file beside this one) after the helpers for drawing with Plotly in the page."""
-    return (HERE / "_plotly_in_page.js").read_text() + "\n" + (HERE / name).read_text()
 
 
 WAITING = '<p style="opacity: 0.6">The curves start with the first batches.</p>'
@@ -61,13 +50,6 @@ _component = st.components.v2.component(
     js=plotly_script("_live_chart.js"),
     isolate_styles=False,  # Plotly styles its charts from the page's <head>
 )
-
-
-def plotly_url() -> str:
-    """Where the browser finds plotly.min.js on this server (registering the folder that serves it)."""
-    served = components_v1.declare_component("plotly_js", path=str(PLOTLY_FOLDER))
-    base = st.get_option("server.baseUrlPath").strip("/")
-    return "/".join(["", *filter(None, [base, "component", served.name, "plotly.min.js"])])
 
 
 def live_training_curves(

@@ -6,7 +6,7 @@
 //   mark        while the run trains: its snapshots when this view was made (pages/_inside_network.py's
 //               `snapshots_mark`); the live curves announce newer ones, and the panels then ask for a rerun.
 // A live run's panels before its first snapshot get only `mark`, and show nothing.
-// Only what differs from what is shown is changed: a poll between epochs changes nothing, and the chart is
+// Only what differs from what is shown is changed: a rerun with no new epoch changes nothing, and the chart is
 // drawn again only when its `version` changed. Which view of the first layer shows is the browser's choice.
 
 function setText(element, text) {

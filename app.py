@@ -1,7 +1,12 @@
-"""Entry point: `streamlit run app.py`. Navigation only; each page lives in pages/."""
+"""Entry point: `streamlit run app.py`. Navigation only; each page lives in pages/.
+
+`streamlit run` finds `app` below and serves the app through it (st.App): Streamlit's own server, plus the
+route the live curves fetch their updates from (core/live_feed.py). Each session runs this file as its script.
+"""
 
 import streamlit as st
 
+from core import live_feed
 from pages._components import identity_sidebar, recognise_browser, training_status_sidebar
 from pages._streamlit_internals import route_every_page_through_app
 
@@ -25,5 +30,7 @@ def run() -> None:
     page.run()
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # a session's run of the script
     run()
+else:  # imported by the server (streamlit run, or uvicorn app:app)
+    app = st.App(__file__, routes=live_feed.routes(st.get_option("server.baseUrlPath")))

@@ -11,6 +11,7 @@ import streamlit as st
 
 from bench.live_chart_cost import MAX_EPOCHS, records_at
 from core.figures import training_curves
+from core.live_curves import Cursor
 from pages._live_chart import live_training_curves
 
 way = st.query_params.get("way", "appended")
@@ -27,7 +28,9 @@ def curves() -> None:
             config={"displayModeBar": False, "staticPlot": True},
         )
     else:
-        live_training_curves("made-up", batches, epochs, MAX_EPOCHS)
+        # The page sends the new points itself, at each rerun, as the Train page did before its live feed.
+        since = st.session_state.get("since", Cursor())
+        st.session_state["since"] = live_training_curves("made-up", batches, epochs, MAX_EPOCHS, "made-up", None, since)
 
 
 curves()

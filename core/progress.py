@@ -83,6 +83,11 @@ class MetricsLog:
             return len(self._epochs), step
 
 
+def progress_bar(progress: Progress | None) -> dict | None:
+    """A progress bar as the live curves draw it (pages/_live_chart.js): how full, and its line; None for none."""
+    return {"fraction": progress.fraction, "text": progress_line(progress)} if progress else None
+
+
 def progress_line(progress: Progress) -> str:
     """ "Epoch 3 of 20 · step 215 of 430 · elapsed 0:09 · about 0:51 left", or that it waits."""
     if progress.status == QUEUED:

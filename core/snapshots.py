@@ -22,6 +22,7 @@ never raises.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import os
@@ -343,6 +344,16 @@ def stamp(folder: Path) -> tuple:
             continue
         entries.append((path.name, status.st_size, status.st_mtime_ns))
     return tuple(entries)
+
+
+def mark(folder: Path) -> str:
+    """A short name for `stamp(folder)`: it changes when an epoch's snapshot is added or replaced.
+
+    A live run's panels are not polled: the live curves' feed (core.live_feed) hands the page this mark
+    twice a second, and the panels, drawn with the mark of their time, ask for their own rerun when it
+    differs: once per epoch, as soon as its snapshot is written.
+    """
+    return hashlib.sha256(repr(stamp(folder)).encode()).hexdigest()[:16]
 
 
 def read_series(folder: Path) -> SnapshotSeries:

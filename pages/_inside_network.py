@@ -139,14 +139,8 @@ def guesses_view(series: SnapshotSeries, snapshot: Snapshot) -> dict:
 
 
 def snapshots_mark(run_id: str) -> str:
-    """A short name for the run's snapshots as they are on disk now: it changes when an epoch's is added.
-
-    A live run's panels are not polled: the Train page's poll of the curves (twice a second) hands the
-    page this mark, and the panels, drawn with the mark of their time, ask for their own rerun (the
-    trigger "refresh") when it differs: once per epoch, as soon as its snapshot is written.
-    """
-    folder = run_store().snapshots_folder(run_id)
-    return hashlib.sha256(repr(snapshots.stamp(folder)).encode()).hexdigest()[:16]
+    """The run's snapshots' mark now (core.snapshots.mark): what a live panel is drawn with."""
+    return snapshots.mark(run_store().snapshots_folder(run_id))
 
 
 def inside_network(run_id: str, config: TrainConfig, live: bool, key: str) -> None:

@@ -1,8 +1,9 @@
 // The Train page's live training curves (pages/_live_chart.py): one Plotly chart, drawn once, then only
-// added to. Each update from Python covers the records from `from` to `to` ([batch records, epoch records]);
-// the chart remembers the `to` it has drawn (`held`). An update that does not start where the chart stands
-// (the chart was mounted again, an update went missing) is not drawn: the chart asks Python to send again
-// from what it holds, with the trigger "resync".
+// added to. The page draws it with the curves so far; then, while the run trains, the chart asks the app's
+// live feed (core/live_feed.py) for what it lacks, twice a second, with no rerun of the page. Each update
+// covers the records from `from` to `to` ([batch records, epoch records]); the chart remembers the `to` it
+// has drawn (`held`) and draws only an update that starts there: the feed is always asked from there, and
+// the page's own data (a rerun after a click) starts from nothing, so that is drawn only on a new chart.
 //
 // New points are drawn with Plotly.animate without a redraw: the traces only, the axes and legend left as
 // they are. When a point falls outside the y axes drawn so far (a new lowest loss), Plotly.update draws the
@@ -10,14 +11,10 @@
 
 const same = (a, b) => a[0] === b[0] && a[1] === b[1];
 
-function draw(chart, update, resync) {
+function draw(chart, update, config) {
   const Plotly = window.Plotly;
   const held = chart.held ?? [0, 0];
-  if (chart.held && same(update.to, held)) return; // drawn already (the same update, passed again)
-  if (!same(update.from, held) || (!chart.held && !update.figure)) {
-    resync(held);
-    return;
-  }
+  if (!same(update.from, held) || (!chart.held && !update.figure)) return; // not a follow-on: the feed brings it
   const hasPoints = update.x.some((xs) => xs.length);
   if (!chart.held && !hasPoints) return; // nothing to draw yet: the placeholder stays
   const first = !chart.held;
@@ -27,7 +24,7 @@ function draw(chart, update, resync) {
     // The whole figure once, with the points so far in its traces: one draw.
     const traces = update.figure.data.map((trace, i) => ({ ...trace, x: update.x[i], y: update.y[i] }));
     chart.textContent = "";
-    return Plotly.newPlot(chart, traces, themed(update.figure.layout, chart), update.config);
+    return Plotly.newPlot(chart, traces, themed(update.figure.layout, chart), config);
   }
   if (!hasPoints) return;
   // Only the traces with new points: most updates add to the per-batch lines alone, and the epochs' traces
@@ -59,7 +56,10 @@ function rangesHolding(chart, traces, y) {
   for (const name of ["yaxis", "yaxis2"]) {
     const axis = chart.layout[name];
     const log = axis.type === "log";
-    const values = y.flatMap((ys, i) => (yAxisOf(chart.data[traces[i]]) === name ? ys : [])).map(log ? Math.log10 : Number);
+    const values = y
+      .flatMap((ys, i) => (yAxisOf(chart.data[traces[i]]) === name ? ys : []))
+      .filter((value) => value !== null) // a loss that was not a number: a gap in the curve
+      .map(log ? Math.log10 : Number);
     if (!values.length) continue;
     const low = Math.min(...values);
     const high = Math.max(...values);
@@ -88,21 +88,63 @@ function progress(element, bar) {
   }
 }
 
-export default function ({ data, parentElement, setTriggerValue }) {
-  progress(parentElement.querySelector(".live-progress"), data.progress);
+// An update, from the page or the feed: its progress, its snapshots' mark, its points.
+function show(root, update, config) {
+  progress(root.querySelector(".live-progress"), update.progress);
   // What the run's snapshots are on disk now, for the panels inside the network (pages/_inside_network.js).
-  if (data.snapshotsMark && window.mnistSnapshotsMark !== data.snapshotsMark) {
-    window.mnistSnapshotsMark = data.snapshotsMark;
-    document.dispatchEvent(new CustomEvent("mnist-snapshots", { detail: data.snapshotsMark }));
+  if (update.snapshotsMark && window.mnistSnapshotsMark !== update.snapshotsMark) {
+    window.mnistSnapshotsMark = update.snapshotsMark;
+    document.dispatchEvent(new CustomEvent("mnist-snapshots", { detail: update.snapshotsMark }));
   }
-  const chart = parentElement.querySelector(".live-curves");
-  const resync = (held) => setTriggerValue("resync", held);
+  const chart = root.querySelector(".live-curves");
   // Updates are drawn in the order they came, the first one once Plotly has loaded.
-  chart.drawing = (chart.drawing ?? loadPlotly(data.plotly))
-    .then(() => draw(chart, data, resync))
-    .catch((error) => {
-      chart.textContent = error.message;
-    });
+  chart.drawing = chart.drawing.then(() => draw(chart, update, config)).catch((error) => {
+    chart.textContent = error.message;
+  });
+  return chart.drawing;
+}
+
+const FEED_PERIOD_MS = 400;
+
+// While the chart is on the page and the page says it trains: ask the feed for what the chart lacks, draw it,
+// and when the run's status is no longer the page's, ask for a rerun (once per status) so the page shows it.
+// One loop per chart; it reads the page's latest data (`root.page`) at each turn.
+function follow(root) {
+  if (root.following) return;
+  root.following = true;
+  const chart = root.querySelector(".live-curves");
+  const turn = async () => {
+    const { data, setTriggerValue } = root.page;
+    if (!root.isConnected || !data.feed) {
+      root.following = false;
+      return;
+    }
+    try {
+      if (!document.hidden) {
+        await chart.drawing;
+        const held = chart.held ?? [0, 0];
+        const answer = await fetch(`${data.feed}?batches=${held[0]}&epochs=${held[1]}`, { cache: "no-store" });
+        const update = answer.ok ? await answer.json() : { status: `gone (${answer.status})` };
+        if (update.from) await show(root, update, data.config);
+        if (update.status !== data.status && root.asked !== update.status) {
+          root.asked = update.status;
+          setTriggerValue("status", update.status);
+        }
+      }
+    } catch {
+      // The server is restarting, or the network dropped: try again at the next turn.
+    }
+    setTimeout(turn, FEED_PERIOD_MS);
+  };
+  setTimeout(turn, FEED_PERIOD_MS);
+}
+
+export default function ({ data, parentElement, setTriggerValue }) {
+  parentElement.page = { data, setTriggerValue };
+  const chart = parentElement.querySelector(".live-curves");
+  chart.drawing ??= loadPlotly(data.plotly);
+  show(parentElement, data, data.config);
+  if (data.feed) follow(parentElement);
   // Streamlit calls this when the chart is unmounted, but also when an update arrived before this call was
   // made: the chart then stays, so it is freed only once it has left the page.
   return () =>

@@ -8,8 +8,9 @@ turns this off while the folder keeps its name (our layout fixes it), so the
 flag is switched off here and the run restarts through app.py.
 
 Called from app.py and, through pages/_components.py, from every page (the first
-run in that case is the page alone). tests/e2e/test_learner_path.py opens /train
-first on a fresh server and checks that app.py's navigation shows.
+run in that case is the page alone), and so also when the server imports app.py
+as it starts. tests/e2e/test_learner_path.py opens /train first on a fresh
+server and checks that app.py's navigation shows.
 """
 
 import streamlit as st
@@ -17,6 +18,9 @@ from streamlit.runtime.pages_manager import PagesManager
 
 
 def route_every_page_through_app() -> None:
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
+    """Off for good. Set before the first session (the server imports app.py, which imports this) Streamlit
+    never switches it on; set during a run (a first run of a page alone), that run starts again through app.py."""
+    was_on = PagesManager.uses_pages_directory
+    PagesManager.uses_pages_directory = False
+    if was_on:
         st.rerun()

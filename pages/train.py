@@ -27,11 +27,11 @@ from pages._components import (
     upscale,
     usable_runs,
 )
-from pages._inside_network import inside_network, snapshots_mark
+from pages._inside_network import inside_network
 from pages._live_chart import live_training_curves
 
 SECTIONS = {"Network": 2, "Learning": 3, "Data": 2}  # form sections and their columns
-POLL_SECONDS = 0.4  # with training on the same cores a rerun lags its timer: about 2 chart updates a second
+QUEUE_POLL_SECONDS = 1.0
 KEEP = {"persist_state": "session"}  # the form survives a visit to another page
 
 store, manager = run_store(), job_manager()
@@ -151,14 +151,18 @@ def model_summary(config: TrainConfig) -> None:
 
 
 def live_run(job) -> None:
-    """A run that is queued or training: what stays the same while it trains, drawn once, and what moves,
-    polled by a fragment. Each element in the polled part is rendered again by the browser at every poll
-    (twice a second, on cores that may be training), so only the progress and the curves are in it."""
+    """A run that is queued or training: what stays the same while it trains, drawn once, and what moves.
+
+    The curves and the progress follow the live feed by themselves (pages/_live_chart.py), so their fragment
+    is run again only when the run's status changes: the browser renders each rerun again, on cores that may
+    be training. While the run waits in the queue the fragment polls, for its place in the queue.
+    """
     st.markdown(f"#### Run `{job.run_id}` {status_badge(job.status)}")
     st.caption(job.config.summary())
     whose_run(job.owner, job.owner_name)
     stop_button(job)
-    st.fragment(live_training, run_every=POLL_SECONDS)(job.run_id, job.status)
+    poll = QUEUE_POLL_SECONDS if job.status == QUEUED else None
+    st.fragment(live_training, run_every=poll)(job.run_id, job.status)
     st.fragment(live_inside)(job.run_id)  # drawn again by itself after each epoch: see snapshots_mark
 
 
@@ -176,7 +180,7 @@ def live_training(run_id: str, status: str) -> None:
         )
     batches, epochs = job.log.snapshot()
     progress = None if job.status == QUEUED else job.progress()
-    live_training_curves(run_id, batches, epochs, job.config.epochs, progress, snapshots_mark(run_id))
+    live_training_curves(run_id, batches, epochs, job.config.epochs, job.status, progress)
 
 
 def whose_run(owner: str | None, owner_name: str) -> None:

@@ -1,7 +1,7 @@
 """Does watching training slow it down? Plain `model.fit` vs training with the Train page open.
 
 A real server and a headless Chromium on this same machine: the page is open
-on the live run, polling, and redrawing its chart, while the worker trains.
+on the live run, fetching new points and drawing them, while the worker trains.
 Four ways, in a new random order each repeat, the first epoch of each run left out:
 
 - plain: `model.fit` alone, in a fresh process;
@@ -13,11 +13,14 @@ Four ways, in a new random order each repeat, the first epoch of each run left o
   standing in for a browser on another computer (a class using one server):
   what remains is the app's own cost.
 
+Then one training through the page, its epochs in turn with the page live and frozen (as if closed): the
+same run and the same minutes for both, so the steadiest measure of what watching costs.
+
 Also counts how often the chart actually changed in the browser, whose CPU
 time the watching cost (server, browser, by Chromium process type), and the
 browser's CPU time per change of the chart.
 
-    python -m bench.page_overhead [--repeats 2] [--epochs 4]
+    python -m bench.page_overhead [--repeats 2] [--epochs 4] [--pairs 5]
 """
 
 from __future__ import annotations
@@ -113,20 +116,25 @@ def cpu_seconds_by_process() -> Counter:
     return totals
 
 
-def watched_epoch_times(page, server: Server, runs_dir: Path, config: TrainConfig) -> dict:
-    """Start a training through the page and keep it open until the run ends."""
+def start_training(page, server: Server, config: TrainConfig):
+    """Start a training of `config` on the Train page; returns its live chart once it has drawn points."""
     page.goto(f"{server.url}/train")
     wait_idle(page)
     set_number(page, "Max epochs", config.epochs)
     set_number(page, "Early-stopping patience", config.patience)
     page.get_by_role("button", name="Start training").click()
     chart = page.locator(".live-curves.js-plotly-plot")  # the live curves (the weights' panel is a Plotly chart too)
-    chart.wait_for(timeout=PAGE_TIMEOUT_MS)
-    # Counted from the first points drawn to the run's end: what watching a training costs, not loading a page.
     page.wait_for_function(
         "() => { const el = document.querySelector('.live-curves.js-plotly-plot'); return el && el.data[0].x.length; }",
         timeout=PAGE_TIMEOUT_MS,
     )
+    return chart
+
+
+def watched_epoch_times(page, server: Server, runs_dir: Path, config: TrainConfig) -> dict:
+    """Start a training through the page and keep it open until the run ends."""
+    chart = start_training(page, server, config)
+    # Counted from the first points drawn to the run's end: what watching a training costs, not loading a page.
     before = cpu_seconds_by_process()
     run_id = page.url.split("run=")[1].split("&")[0]
     status = runs_dir / run_id / "status.json"
@@ -151,6 +159,47 @@ def watched_epoch_times(page, server: Server, runs_dir: Path, config: TrainConfi
     }
 
 
+def live_and_frozen_epoch_times(page, server: Server, runs_dir: Path, config: TrainConfig) -> dict:
+    """One training through the page, its epochs watched and not watched in turn: the page live for the even
+    epochs, frozen for the odd ones (Chromium's lifecycle state "frozen": no script, timer or fetch runs, as
+    if the page were closed, and it comes back live without a reload). Both kinds of epoch share the same
+    minutes of the same run, so a drift of the machine's speed cannot favour either.
+
+    Returns each kind's epoch times (the first epoch left out) and Chromium's CPU (cores) during each kind.
+    """
+    start_training(page, server, config)
+    cdp = page.context.new_cdp_session(page)
+    history = runs_dir / page.url.split("run=")[1].split("&")[0] / "history.jsonl"
+    cpu, seconds, ended = {"live": Counter(), "frozen": Counter()}, Counter(), 0
+    while ended < config.epochs:
+        kind = "live" if ended % 2 else "frozen"  # the epoch now training is number ended + 1
+        cdp.send("Page.setWebLifecycleState", {"state": "active" if kind == "live" else "frozen"})
+        before, started = cpu_seconds_by_process(), time.perf_counter()
+        while ended == (now := _lines(history)):
+            time.sleep(0.05)
+        ended = now
+        if ended > 1:  # the first epoch is not timed (tracing, warm-up)
+            used = cpu_seconds_by_process() - before
+            cpu[kind] += Counter({role: v for role, v in used.items() if role.startswith("chromium")})
+            seconds[kind] += time.perf_counter() - started
+    cdp.send("Page.setWebLifecycleState", {"state": "active"})
+    page.get_by_text("Held-out test results").wait_for(timeout=PAGE_TIMEOUT_MS)
+    durations = durations_of_records([json.loads(line) for line in history.read_text().splitlines()])
+    return {
+        # durations[i] is epoch i + 2, which trained live when i + 2 is even
+        "live": durations[0::2],
+        "frozen": durations[1::2],
+        "cores": {kind: sum(cpu[kind].values()) / max(seconds[kind], 1e-9) for kind in cpu},
+    }
+
+
+def _lines(path: Path) -> int:
+    try:
+        return path.read_bytes().count(b"\n")
+    except OSError:
+        return 0
+
+
 def plain_epoch_times_in_a_process(config: TrainConfig) -> list[float]:
     """Plain `model.fit` in a fresh Python process, like each of the app's trainings (a worker process):
     the bench's own process also drives two browsers and has trained before."""
@@ -168,7 +217,7 @@ def plain_epoch_times_in_a_process(config: TrainConfig) -> list[float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure(repeats: int = 2, epochs: int = 4) -> dict:
+def measure(repeats: int = 2, epochs: int = 4, pairs: int = 5) -> dict:
     from playwright.sync_api import sync_playwright
 
     config = TrainConfig(epochs=epochs, patience=0)
@@ -199,6 +248,8 @@ def measure(repeats: int = 2, epochs: int = 4) -> dict:
                                 cpu += result["cpu"]
                                 seconds += result["seconds"]
                         print(f"{way}: {len(times[way])} epochs so far", file=sys.stderr, flush=True)
+                paired_config = TrainConfig(epochs=2 * pairs + 1, patience=0)
+                paired = live_and_frozen_epoch_times(page, server, runs_dir, paired_config)
                 browser.close()
                 far_browser.close()
         finally:
@@ -213,6 +264,11 @@ def measure(repeats: int = 2, epochs: int = 4) -> dict:
         "elsewhere_epoch_s": median["elsewhere"],
         "elsewhere_ratio": median["elsewhere"] / median["plain"],
         "watched_engine_ratio": median["watched"] / median["engine"],
+        # One training, its epochs in turn with the page live and frozen: the steadiest measure of the page's cost.
+        "live_epoch_s": statistics.median(paired["live"]),
+        "frozen_epoch_s": statistics.median(paired["frozen"]),
+        "live_frozen_ratio": statistics.median(paired["live"]) / statistics.median(paired["frozen"]),
+        "live_frozen_epochs": paired,
         "chart_updates_per_s": updates / seconds,
         # The page's renderer process draws the chart: its CPU time per change of the chart (every rerun of
         # the live fragment costs it something too, chart or not).
@@ -232,8 +288,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--pairs", type=int, default=5, help="epochs live and frozen, each, in the one training")
     args = parser.parse_args()
-    result = measure(args.repeats, args.epochs)
+    result = measure(args.repeats, args.epochs, args.pairs)
     print(f"plain model.fit          median epoch {result['plain_epoch_s']:.3f} s")
     print(f"engine, no page open     median epoch {result['engine_epoch_s']:.3f} s")
     print(
@@ -260,6 +317,14 @@ def main() -> None:
     print(
         "cores used while watching: " + ", ".join(f"{role} {share:.2f}" for role, share in result["cores_used"].items())
     )
+    paired = result["live_frozen_epochs"]
+    print(
+        f"one training, page live / frozen epochs: {result['live_frozen_ratio']:.3f} "
+        f"({result['live_epoch_s']:.3f} s / {result['frozen_epoch_s']:.3f} s; the target is 1.05 or less); "
+        f"Chromium used {paired['cores']['live']:.3f} and {paired['cores']['frozen']:.3f} cores"
+    )
+    for kind in ("live", "frozen"):
+        print(f"  {kind:10s} epochs (s): " + " ".join(f"{v:.2f}" for v in paired[kind]))
 
 
 if __name__ == "__main__":

@@ -103,11 +103,11 @@ def main() -> None:
             f"{overhead['renderer_ms_per_update']:.1f} ms, all of Chromium {overhead['browser_ms_per_update']:.1f} ms",
         ),
         (
-            "one training, its epochs in turn with the Train page live and frozen (as if closed), same cores "
+            "one training, its epochs in turn with the Train page live and paused (as if closed), same cores "
             "(target: 1.05 or less)",
-            f"{overhead['live_epoch_s']:.3f} s vs {overhead['frozen_epoch_s']:.3f} s: ratio "
-            f"{overhead['live_frozen_ratio']:.3f}; Chromium used {overhead['live_frozen_epochs']['cores']['live']:.2f} "
-            f"and {overhead['live_frozen_epochs']['cores']['frozen']:.2f} cores",
+            f"{overhead['live_epoch_s']:.3f} s vs {overhead['paused_epoch_s']:.3f} s: ratio "
+            f"{overhead['live_paused_ratio']:.3f}; Chromium used {overhead['live_paused_epochs']['cores']['live']:.2f} "
+            f"and {overhead['live_paused_epochs']['cores']['paused']:.2f} cores",
         ),
         (
             "default model: engine's median epoch vs numpy's matrix products at the same shapes (the bound)",

@@ -13,7 +13,7 @@ Four ways, in a new random order each repeat, the first epoch of each run left o
   standing in for a browser on another computer (a class using one server):
   what remains is the app's own cost.
 
-Then one training through the page, its epochs in turn with the page live and frozen (as if closed): the
+Then one training through the page, its epochs in turn with the page live and paused (as if closed): the
 same run and the same minutes for both, so the steadiest measure of what watching costs.
 
 Also counts how often the chart actually changed in the browser, whose CPU
@@ -159,21 +159,22 @@ def watched_epoch_times(page, server: Server, runs_dir: Path, config: TrainConfi
     }
 
 
-def live_and_frozen_epoch_times(page, server: Server, runs_dir: Path, config: TrainConfig) -> dict:
+def live_and_paused_epoch_times(page, server: Server, runs_dir: Path, config: TrainConfig) -> dict:
     """One training through the page, its epochs watched and not watched in turn: the page live for the even
-    epochs, frozen for the odd ones (Chromium's lifecycle state "frozen": no script, timer or fetch runs, as
-    if the page were closed, and it comes back live without a reload). Both kinds of epoch share the same
-    minutes of the same run, so a drift of the machine's speed cannot favour either.
+    epochs, paused for the odd ones (its script stopped in Chromium's debugger: the page stays open but runs no
+    script, timer or fetch and draws nothing, as if it were closed; it goes on without a reload). Both kinds of
+    epoch share the same minutes of the same run, so a drift of the machine's speed cannot favour either.
 
     Returns each kind's epoch times (the first epoch left out) and Chromium's CPU (cores) during each kind.
     """
     start_training(page, server, config)
     cdp = page.context.new_cdp_session(page)
+    cdp.send("Debugger.enable")
     history = runs_dir / page.url.split("run=")[1].split("&")[0] / "history.jsonl"
-    cpu, seconds, ended = {"live": Counter(), "frozen": Counter()}, Counter(), 0
+    cpu, seconds, ended = {"live": Counter(), "paused": Counter()}, Counter(), 0
     while ended < config.epochs:
-        kind = "live" if ended % 2 else "frozen"  # the epoch now training is number ended + 1
-        cdp.send("Page.setWebLifecycleState", {"state": "active" if kind == "live" else "frozen"})
+        kind = "live" if ended % 2 else "paused"  # the epoch now training is number ended + 1
+        cdp.send("Debugger.resume" if kind == "live" else "Debugger.pause")
         before, started = cpu_seconds_by_process(), time.perf_counter()
         while ended == (now := _lines(history)):
             time.sleep(0.05)
@@ -182,13 +183,14 @@ def live_and_frozen_epoch_times(page, server: Server, runs_dir: Path, config: Tr
             used = cpu_seconds_by_process() - before
             cpu[kind] += Counter({role: v for role, v in used.items() if role.startswith("chromium")})
             seconds[kind] += time.perf_counter() - started
-    cdp.send("Page.setWebLifecycleState", {"state": "active"})
+    cdp.send("Debugger.resume")
+    cdp.send("Debugger.disable")
     page.get_by_text("Held-out test results").wait_for(timeout=PAGE_TIMEOUT_MS)
     durations = durations_of_records([json.loads(line) for line in history.read_text().splitlines()])
     return {
         # durations[i] is epoch i + 2, which trained live when i + 2 is even
         "live": durations[0::2],
-        "frozen": durations[1::2],
+        "paused": durations[1::2],
         "cores": {kind: sum(cpu[kind].values()) / max(seconds[kind], 1e-9) for kind in cpu},
     }
 
@@ -249,7 +251,7 @@ def measure(repeats: int = 2, epochs: int = 4, pairs: int = 5) -> dict:
                                 seconds += result["seconds"]
                         print(f"{way}: {len(times[way])} epochs so far", file=sys.stderr, flush=True)
                 paired_config = TrainConfig(epochs=2 * pairs + 1, patience=0)
-                paired = live_and_frozen_epoch_times(page, server, runs_dir, paired_config)
+                paired = live_and_paused_epoch_times(page, server, runs_dir, paired_config)
                 browser.close()
                 far_browser.close()
         finally:
@@ -264,11 +266,11 @@ def measure(repeats: int = 2, epochs: int = 4, pairs: int = 5) -> dict:
         "elsewhere_epoch_s": median["elsewhere"],
         "elsewhere_ratio": median["elsewhere"] / median["plain"],
         "watched_engine_ratio": median["watched"] / median["engine"],
-        # One training, its epochs in turn with the page live and frozen: the steadiest measure of the page's cost.
+        # One training, its epochs in turn with the page live and paused: the steadiest measure of the page's cost.
         "live_epoch_s": statistics.median(paired["live"]),
-        "frozen_epoch_s": statistics.median(paired["frozen"]),
-        "live_frozen_ratio": statistics.median(paired["live"]) / statistics.median(paired["frozen"]),
-        "live_frozen_epochs": paired,
+        "paused_epoch_s": statistics.median(paired["paused"]),
+        "live_paused_ratio": statistics.median(paired["live"]) / statistics.median(paired["paused"]),
+        "live_paused_epochs": paired,
         "chart_updates_per_s": updates / seconds,
         # The page's renderer process draws the chart: its CPU time per change of the chart (every rerun of
         # the live fragment costs it something too, chart or not).
@@ -288,7 +290,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--pairs", type=int, default=5, help="epochs live and frozen, each, in the one training")
+    parser.add_argument("--pairs", type=int, default=5, help="epochs live and paused, each, in the one training")
     args = parser.parse_args()
     result = measure(args.repeats, args.epochs, args.pairs)
     print(f"plain model.fit          median epoch {result['plain_epoch_s']:.3f} s")
@@ -317,13 +319,13 @@ def main() -> None:
     print(
         "cores used while watching: " + ", ".join(f"{role} {share:.2f}" for role, share in result["cores_used"].items())
     )
-    paired = result["live_frozen_epochs"]
+    paired = result["live_paused_epochs"]
     print(
-        f"one training, page live / frozen epochs: {result['live_frozen_ratio']:.3f} "
-        f"({result['live_epoch_s']:.3f} s / {result['frozen_epoch_s']:.3f} s; the target is 1.05 or less); "
-        f"Chromium used {paired['cores']['live']:.3f} and {paired['cores']['frozen']:.3f} cores"
+        f"one training, page live / paused epochs: {result['live_paused_ratio']:.3f} "
+        f"({result['live_epoch_s']:.3f} s / {result['paused_epoch_s']:.3f} s; the target is 1.05 or less); "
+        f"Chromium used {paired['cores']['live']:.3f} and {paired['cores']['paused']:.3f} cores"
     )
-    for kind in ("live", "frozen"):
+    for kind in ("live", "paused"):
         print(f"  {kind:10s} epochs (s): " + " ".join(f"{v:.2f}" for v in paired[kind]))
 
 

@@ -1,7 +1,7 @@
 """Where a training is: its live metrics, its progress, and the words a person reads about it.
 
 The training thread appends each batch and epoch to a MetricsLog; any number
-of readers (the Train page's fragment, the sidebar, the command line) poll it
+of readers (the Train page's live feed, the sidebar, the command line) poll it
 without slowing training. `Progress` is what a progress bar needs, and
 `progress_line` the one sentence every page and the command line show for it.
 """

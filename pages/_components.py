@@ -253,7 +253,7 @@ SIDEBAR_POLL_SECONDS = 2.0
 def training_status_sidebar(on_train_page: bool) -> None:
     """On every page: what is training now and what waits, refreshed every `SIDEBAR_POLL_SECONDS`.
 
-    Not on the Train page while it shows a live run: that page already polls twice a second, and
+    Not on the Train page while it shows a live run: that page already shows the run's progress, and
     every extra rerun costs the browser CPU that the training on this machine may need.
     """
     run_id = train_page_run_id() if on_train_page else None

@@ -21,10 +21,15 @@ function draw(chart, update, config) {
   chart.held = update.to;
   chart.dataset.held = update.to.join(","); // for tests and benchmarks: what the chart holds
   if (first) {
-    // The whole figure once, with the points so far in its traces: one draw.
+    // The whole figure once, with the points so far in its traces: one draw. Its y axes fit those points with
+    // room to spare: Plotly's own autorange gives a single point a whole unit (0% to 150% accuracy) or a
+    // decade each way, and the axes only ever grow after that.
     const traces = update.figure.data.map((trace, i) => ({ ...trace, x: update.x[i], y: update.y[i] }));
+    const layout = themed(update.figure.layout, chart);
+    const ranges = rangesHolding(layout, traces, traces.keys(), update.y) ?? {};
+    for (const [name, range] of Object.entries(ranges)) layout[name.split(".")[0]].range = range;
     chart.textContent = "";
-    return Plotly.newPlot(chart, traces, themed(update.figure.layout, chart), config);
+    return Plotly.newPlot(chart, traces, layout, config);
   }
   if (!hasPoints) return;
   // Only the traces with new points: most updates add to the per-batch lines alone, and the epochs' traces
@@ -32,7 +37,7 @@ function draw(chart, update, config) {
   const traces = update.x.flatMap((xs, i) => (xs.length ? [i] : []));
   const x = traces.map((i) => chart.data[i].x.concat(update.x[i]));
   const y = traces.map((i) => chart.data[i].y.concat(update.y[i]));
-  const ranges = rangesHolding(chart, traces, y);
+  const ranges = rangesHolding(chart.layout, chart.data, traces, y);
   if (ranges) {
     // A new lowest loss or highest accuracy: the whole figure again, its y axes widened with room to spare.
     return Plotly.update(chart, { x, y }, ranges, traces);
@@ -47,17 +52,18 @@ function draw(chart, update, config) {
 // while the loss falls and the accuracy rises the axes grow a few times a training, not at every update.
 const ROOM = 0.25;
 
-// The y axes' ranges ({"yaxis.range": [low, high], ...}) once `y` (the points of the traces numbered in
-// `traces`, all of them) is drawn, or null if every point lies within the ranges drawn now. Log axes in powers
-// of ten; a linear axis (accuracy) is not widened past 0 or 1 by the room alone.
-function rangesHolding(chart, traces, y) {
+// The y axes' ranges ({"yaxis.range": [low, high], ...}) once `y` (the points of the traces of `data` numbered
+// in `traces`, all of them) is drawn, or null if every point lies within the ranges of `layout`. Log axes in
+// powers of ten; a linear axis (accuracy) is not widened past 0 or 1 by the room alone.
+function rangesHolding(layout, data, traces, y) {
+  traces = [...traces];
   let widened = false;
   const ranges = {};
   for (const name of ["yaxis", "yaxis2"]) {
-    const axis = chart.layout[name];
+    const axis = layout[name];
     const log = axis.type === "log";
     const values = y
-      .flatMap((ys, i) => (yAxisOf(chart.data[traces[i]]) === name ? ys : []))
+      .flatMap((ys, i) => (yAxisOf(data[traces[i]]) === name ? ys : []))
       .filter((value) => value !== null) // a loss that was not a number: a gap in the curve
       .map(log ? Math.log10 : Number);
     if (!values.length) continue;

@@ -79,6 +79,9 @@ def test_the_live_chart_appends_survives_a_visit_elsewhere_and_a_reload_and_ends
     assert len(reruns) <= seen[-1][1] - seen[0][1] + 1, (len(reruns), seen)
     assert page.locator(LIVE).evaluate("el => el.drawnOnce === true")  # not replaced by a new chart
     assert page.locator(LIVE).evaluate(ALL_IN_VIEW)  # the axes grew where the curves went
+    # ... and no further than a share can go: the accuracy's axis within 0% and 100%, whatever the first points
+    low, high = page.locator(LIVE).evaluate("el => el.layout.yaxis2.range")
+    assert 0 <= low < high <= 1, (low, high)
 
     # To another page and back in the same session: the new chart starts from what the page had sent.
     before = drawn(page)

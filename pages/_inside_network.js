@@ -78,9 +78,20 @@ function guesses(panel, view) {
   }
 }
 
+// The weights' chart is drawn only while some of it is on screen: it sits below the curves and the other
+// panels, usually scrolled past, and drawing it again is most of what an epoch's update costs the browser,
+// on the cores that train. The latest view waits (`pending`) and is drawn as soon as the chart is scrolled to.
 function weights(panel, view) {
   const chart = panel.querySelector(".in-chart");
-  if (chart.dataset.version === view.version) return;
+  chart.pending = view;
+  chart.observer ??= whenShown(chart, () => drawWeights(panel, chart));
+  if (chart.shown) drawWeights(panel, chart);
+}
+
+function drawWeights(panel, chart) {
+  const view = chart.pending;
+  chart.pending = null;
+  if (!view || chart.dataset.version === view.version) return;
   chart.dataset.version = view.version;
   // Drawn in the order the updates came, once Plotly has loaded; Plotly.react changes only what differs.
   chart.drawing = (chart.drawing ?? loadPlotly(panel.plotlyUrl))
@@ -88,6 +99,16 @@ function weights(panel, view) {
     .catch((error) => {
       chart.textContent = error.message;
     });
+}
+
+// Keeps `element.shown` (whether any of it is in the window) and calls `onShown` each time it comes into view.
+function whenShown(element, onShown) {
+  const observer = new IntersectionObserver((entries) => {
+    element.shown = entries.at(-1).isIntersecting;
+    if (element.shown) onShown();
+  });
+  observer.observe(element);
+  return observer;
 }
 
 // Asks for a rerun (its own fragment's) when the run's snapshots on disk are newer than the ones shown. The
@@ -123,7 +144,9 @@ export default function ({ data, parentElement, setTriggerValue }) {
   return () =>
     setTimeout(() => {
       if (panel.isConnected) return;
-      window.Plotly?.purge(panel.querySelector(".in-chart"));
+      const chart = panel.querySelector(".in-chart");
+      chart.observer?.disconnect();
+      window.Plotly?.purge(chart);
       if (panel.listener) document.removeEventListener("mnist-snapshots", panel.listener);
     });
 }

@@ -29,8 +29,11 @@ def guesses_shown(page) -> int:
     )
 
 
-def weight_columns(page) -> int:
-    """Epochs drawn in the weights' heatmap, 0 before it is drawn."""
+def weight_columns(page, scroll: bool = True) -> int:
+    """Epochs drawn in the weights' heatmap, 0 before it is drawn; scrolled to it first, as a learner would
+    (it is drawn only while in view), unless `scroll` is False."""
+    if scroll:
+        page.locator(".in-chart").scroll_into_view_if_needed()
     return page.evaluate(
         """() => {
           const chart = document.querySelector(".in-chart");
@@ -60,6 +63,15 @@ def test_inside_panels_change_each_epoch_survive_a_reload_and_replay_with_a_slid
     assert wait_until(lambda: shown_epoch(page) > first[0], timeout=60)
     assert wait_until(lambda: first_layer_src(page) != first[1], timeout=10)  # the same rerun's picture...
     assert wait_until(lambda: weight_columns(page) > first[2], timeout=10)  # ...and chart
+
+    # Scrolled back to the top, the chart out of view is not drawn again at the next epoch; it is when it
+    # comes back into view.
+    page.get_by_role("heading", name="Train a neural network").scroll_into_view_if_needed()
+    columns, epoch = weight_columns(page, scroll=False), shown_epoch(page)
+    assert wait_until(lambda: shown_epoch(page) > epoch, timeout=60)
+    page.wait_for_timeout(500)
+    assert weight_columns(page, scroll=False) == columns
+    assert wait_until(lambda: weight_columns(page) > columns, timeout=10)
 
     page.reload()  # mid-run: the same run, its panels again
     page.get_by_text(EPOCH).wait_for()

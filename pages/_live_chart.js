@@ -120,6 +120,7 @@ function follow(root) {
   root.following = true;
   const chart = root.querySelector(".live-curves");
   const turn = async () => {
+    const started = performance.now();
     const { data, setTriggerValue } = root.page;
     if (!root.isConnected || !data.feed) {
       root.following = false;
@@ -140,7 +141,8 @@ function follow(root) {
     } catch {
       // The server is restarting, or the network dropped: try again at the next turn.
     }
-    setTimeout(turn, FEED_PERIOD_MS);
+    // A turn every FEED_PERIOD_MS from the start of the last, however long its answer and drawing took.
+    setTimeout(turn, Math.max(FEED_PERIOD_MS - (performance.now() - started), 0));
   };
   setTimeout(turn, FEED_PERIOD_MS);
 }

@@ -1,9 +1,10 @@
 """What the Train page's live chart still lacks: the points of a training that are new since its last update.
 
-The browser draws the curves' figure once and then only appends to it (Plotly.extendTraces), so an update
-carries the few records that arrived in the last half second, not a whole figure for the browser to rebuild
-and redraw. The page keeps a cursor per chart (how many batch and epoch records it has sent);
-`new_points` turns the training's records and that cursor into the next update and the next cursor.
+The browser draws the curves' figure once and then only appends to it, so an update carries the few
+records that arrived in the last half second, not a whole figure for the browser to rebuild and redraw.
+The chart keeps a cursor (how many batch and epoch records it holds) and asks the live feed
+(core/live_feed.py) from there; `new_points` turns the training's records and that cursor into the
+update and the next cursor.
 The chart drawn this way shows the same points as `figures.training_curves` draws for the finished run.
 """
 

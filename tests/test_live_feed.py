@@ -5,6 +5,7 @@ import asyncio
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from starlette.applications import Starlette
@@ -47,7 +48,9 @@ def get(app, path: str, query: str = "", method: str = "GET") -> tuple[int, dict
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8501),
     }
-    asyncio.run(app(scope, receive, send))
+    # In a thread of its own: the test session may already run an event loop in this one (Playwright's).
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, app(scope, receive, send)).result()
     start = next(message for message in sent if message["type"] == "http.response.start")
     body = b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")
     headers = {name.decode(): value.decode() for name, value in start["headers"]}

@@ -1,4 +1,4 @@
-"""The live curves' feed: a Train page's chart asks this app's server for what it lacks, with no rerun.
+"""The live Train page's feed: its chart and its panels ask this app's server for what they lack, with no rerun.
 
 A rerun of the page's live fragment twice a second cost the browser about 110 ms of its renderer each
 time, on the cores that train (bench/page_overhead.py): most of it Streamlit rendering the rerun, not the
@@ -7,11 +7,17 @@ chart. So the chart, once the page has drawn it, fetches its own updates from a 
 
     GET /api/runs/<run id>/live?batches=<batch records held>&epochs=<epoch records held>
 
-and gets the points since then (core.live_curves), the progress bar, the run's snapshots' mark (the
-panels inside the network redraw when it changes) and the run's status: the page is run again only when
-that changes (the run ended). Everything in it is what the Train page shows anyone who opens the run.
+and gets the points since then (core.live_curves), the progress bar, the run's snapshots' mark and the
+run's status: the page is run again only when that changes (the run ended). When the mark differs from
+theirs, the panels inside the network fetch their new view (core.inside_view, at the run's latest epoch):
 
-`routes()` is the route for st.App (app.py); `live_update` is the answer, plain Python, tested alone.
+    GET /api/runs/<run id>/inside
+
+Both answer only for a run this server is training (or has just trained), and say only what the Train
+page shows anyone who opens the run.
+
+`routes()` are the routes for st.App (app.py); `live_update` and `live_panels` are the answers, plain
+Python, tested alone.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import json
 import math
 import re
 
-from core import snapshots
+from core import inside_view, snapshots
 from core.execution import ExecutionSetupError
 from core.jobs import JobManager, shared_manager
 from core.live_curves import Cursor, new_points
@@ -29,14 +35,21 @@ from core.run_states import QUEUED
 from core.store import is_run_id
 
 PATH = "/api/runs/{run_id}/live"
+PANELS_PATH = "/api/runs/{run_id}/inside"
+NOT_TRAINING = {"error": "this server is not training that run"}
 _COUNT = re.compile(r"\d{1,9}")  # a count of records; anything else is refused
 
 
-def feed_path(base_url: str, run_id: str | None = None) -> str:
+def feed_path(base_url: str, run_id: str | None = None, path: str = PATH) -> str:
     """The feed's path on this server (under Streamlit's server.baseUrlPath), for one run or as a pattern."""
     base = base_url.strip("/")
-    path = PATH if run_id is None else PATH.format(run_id=run_id)
+    path = path if run_id is None else path.format(run_id=run_id)
     return f"/{base}{path}" if base else path
+
+
+def panels_path(base_url: str, run_id: str | None = None) -> str:
+    """Where the panels inside the network fetch a live run's view."""
+    return feed_path(base_url, run_id, PANELS_PATH)
 
 
 def live_update(manager: JobManager, run_id: str, held: Cursor) -> dict | None:
@@ -56,8 +69,17 @@ def live_update(manager: JobManager, run_id: str, held: Cursor) -> dict | None:
     }
 
 
+def live_panels(manager: JobManager, run_id: str) -> dict | None:
+    """The panels inside the network at the run's latest epoch (core.inside_view), or None if this server is
+    not training it."""
+    job = manager.get(run_id)
+    if job is None:
+        return None
+    return inside_view.panels(manager.store.snapshots_folder(run_id), job.config)
+
+
 def routes(base_url: str) -> list:
-    """The feed as a Starlette route, for st.App(routes=...)."""
+    """The feed as Starlette routes, for st.App(routes=...)."""
     from starlette.responses import Response
     from starlette.routing import Route
 
@@ -65,18 +87,34 @@ def routes(base_url: str) -> list:
         body = json.dumps(content, allow_nan=False, separators=(",", ":"))
         return Response(body, status, media_type="application/json", headers={"Cache-Control": "no-store"})
 
+    def manager_or_refusal() -> tuple[JobManager | None, Response | None]:
+        try:
+            return shared_manager(), None
+        except ExecutionSetupError as error:  # the host's environment variables
+            return None, answer(503, {"error": f"Training is not set up right on this server: {error}"})
+
     def feed(request) -> Response:  # a plain function: Starlette runs it in a thread, off the server's event loop
         run_id = request.path_params["run_id"]
         counts = [request.query_params.get(name, "0") for name in ("batches", "epochs")]
         if not is_run_id(run_id) or not all(_COUNT.fullmatch(count) for count in counts):
             return answer(400, {"error": "not a run id and two counts of records"})
-        try:
-            manager = shared_manager()
-        except ExecutionSetupError as error:  # the host's environment variables
-            return answer(503, {"error": f"Training is not set up right on this server: {error}"})
+        manager, refusal = manager_or_refusal()
+        if refusal:
+            return refusal
         update = live_update(manager, run_id, Cursor(*map(int, counts)))
-        if update is None:
-            return answer(404, {"error": "this server is not training that run"})
-        return answer(200, update)
+        return answer(404, NOT_TRAINING) if update is None else answer(200, update)
 
-    return [Route(feed_path(base_url), feed, methods=["GET"])]
+    def panels(request) -> Response:
+        run_id = request.path_params["run_id"]
+        if not is_run_id(run_id):
+            return answer(400, {"error": "not a run id"})
+        manager, refusal = manager_or_refusal()
+        if refusal:
+            return refusal
+        view = live_panels(manager, run_id)
+        return answer(404, NOT_TRAINING) if view is None else answer(200, view)
+
+    return [
+        Route(feed_path(base_url), feed, methods=["GET"]),
+        Route(panels_path(base_url), panels, methods=["GET"]),
+    ]

@@ -350,10 +350,15 @@ def mark(folder: Path) -> str:
     """A short name for `stamp(folder)`: it changes when an epoch's snapshot is added or replaced.
 
     A live run's panels are not polled: the live curves' feed (core.live_feed) hands the page this mark
-    twice a second, and the panels, drawn with the mark of their time, ask for their own rerun when it
-    differs: once per epoch, as soon as its snapshot is written.
+    twice a second, and the panels, drawn with the mark of their view, fetch the new view when it differs:
+    once per epoch, as soon as its snapshot is written.
     """
-    return hashlib.sha256(repr(stamp(folder)).encode()).hexdigest()[:16]
+    return mark_of(stamp(folder))
+
+
+def mark_of(stamp: tuple) -> str:
+    """The mark of a folder whose stamp was `stamp`."""
+    return hashlib.sha256(repr(stamp).encode()).hexdigest()[:16]
 
 
 def read_series(folder: Path) -> SnapshotSeries:

@@ -22,7 +22,6 @@ import numpy as np
 import streamlit as st
 
 from core import pictures
-from pages._pictures import data_uri
 
 HERE = Path(__file__).parent
 KEY = "drawing-panel"
@@ -89,12 +88,12 @@ _component = st.components.v2.component(
 
 def seen_picture(image: np.ndarray) -> str:
     """The 28x28 image as sent: two pixels a pixel, enlarged in the browser."""
-    return data_uri(pictures.seen_image(image, pixel=1))
+    return pictures.data_uri(pictures.seen_image(image, pixel=1))
 
 
 def neurons_picture(activations: list[np.ndarray]) -> str:
     """Every hidden layer's neurons, a cell or two a neuron, enlarged in the browser."""
-    return data_uri(pictures.activation_blocks(activations, width=64, gap=2))
+    return pictures.data_uri(pictures.activation_blocks(activations, width=64, gap=2))
 
 
 def picked_label() -> int | None:

@@ -1,12 +1,13 @@
-// Inside the network (pages/_inside_network.py). Each update from Python is the whole view:
+// Inside the network (pages/_inside_network.py, the view from core/inside_view.py). Each view is whole:
+//   mark        the run's snapshots it was made from (core.snapshots.mark)
+//   when        a live run's line above the panels (or that they appear as training starts), else null
 //   firstLayer  {views: [{name, picture (data URI), width (screen pixels), caption}, ...], help}
 //   guesses     {title, tiles: [{picture, caption, right}], caption, score, when}, or {title, unreadable}
 //   weights     {figure (Plotly.js JSON), version, config}
-//   plotly      where plotly.min.js is served
-//   mark        while the run trains: its snapshots when this view was made (pages/_inside_network.py's
-//               `snapshots_mark`); the live curves announce newer ones, and the panels then ask for a rerun.
-// A live run's panels before its first snapshot get only `mark`, and show nothing.
-// Only what differs from what is shown is changed: a rerun with no new epoch changes nothing, and the chart is
+// and the page adds `plotly` (where plotly.min.js is served) and, while the run trains, `feed`: where the
+// panels fetch the run's latest view when the live curves announce newer snapshots (no rerun of the page).
+// A view before the run's first snapshot has no panels (firstLayer, guesses, weights).
+// Only what differs from what is shown is changed: the same epoch again changes nothing, and the chart is
 // drawn again only when its `version` changed. Which view of the first layer shows is the browser's choice.
 
 function setText(element, text) {
@@ -111,34 +112,48 @@ function whenShown(element, onShown) {
   return observer;
 }
 
-// Asks for a rerun (its own fragment's) when the run's snapshots on disk are newer than the ones shown. The
-// mark of a rerun already asked for is not asked again: the answer is on its way.
-function followSnapshots(panel, mark, setTriggerValue) {
-  panel.mark = mark;
-  panel.refresh ??= (latest) => {
-    if (panel.mark && latest && latest !== panel.mark && latest !== panel.asked && panel.isConnected) {
-      panel.asked = latest;
-      panel.setTriggerValue("refresh", latest);
+function show(panel, view) {
+  panel.mark = view.mark;
+  const when = panel.querySelector(".in-when");
+  when.hidden = !view.when;
+  setText(when, view.when);
+  panel.querySelector(".in-panels").hidden = !view.firstLayer;
+  if (view.firstLayer) {
+    firstLayer(panel, view.firstLayer);
+    guesses(panel, view.guesses);
+    weights(panel, view.weights);
+  }
+}
+
+// While the run trains: when the live curves (pages/_live_chart.js) announce snapshots other than those of
+// the view shown, fetch the run's latest view from the feed. One fetch at a time; a failed one is tried
+// again at the next announcement (twice a second).
+function follow(panel, feed) {
+  panel.feed = feed;
+  panel.refresh ??= async (latest) => {
+    if (!panel.feed || !latest || latest === panel.mark || panel.fetching || !panel.isConnected) return;
+    panel.fetching = true;
+    try {
+      const answer = await fetch(panel.feed, { cache: "no-store" });
+      if (answer.ok) show(panel, await answer.json());
+    } catch {
+      // The server is restarting, or the network dropped: the next announcement tries again.
+    } finally {
+      panel.fetching = false;
     }
   };
-  panel.setTriggerValue = setTriggerValue;
-  if (mark && !panel.listener) {
+  if (!panel.listener) {
     panel.listener = (event) => panel.refresh(event.detail);
     document.addEventListener("mnist-snapshots", panel.listener);
   }
   panel.refresh(window.mnistSnapshotsMark); // announced before this panel was listening
 }
 
-export default function ({ data, parentElement, setTriggerValue }) {
+export default function ({ data, parentElement }) {
   const panel = parentElement.querySelector(".inside-network");
-  followSnapshots(panel, data.mark, setTriggerValue);
-  panel.hidden = !data.firstLayer;
-  if (data.firstLayer) {
-    panel.plotlyUrl = data.plotly;
-    firstLayer(panel, data.firstLayer);
-    guesses(panel, data.guesses);
-    weights(panel, data.weights);
-  }
+  panel.plotlyUrl = data.plotly;
+  show(panel, data);
+  follow(panel, data.feed);
   // Streamlit calls this when the panel is unmounted, but also when an update arrived before this call was
   // made: the panel then stays, so it is let go only once it has left the page.
   return () =>
@@ -147,6 +162,6 @@ export default function ({ data, parentElement, setTriggerValue }) {
       const chart = panel.querySelector(".in-chart");
       chart.observer?.disconnect();
       window.Plotly?.purge(chart);
-      if (panel.listener) document.removeEventListener("mnist-snapshots", panel.listener);
+      document.removeEventListener("mnist-snapshots", panel.listener);
     });
 }

@@ -97,8 +97,9 @@ function progress(element, bar) {
 // An update, from the page or the feed: its progress, its snapshots' mark, its points.
 function show(root, update, config) {
   progress(root.querySelector(".live-progress"), update.progress);
-  // What the run's snapshots are on disk now, for the panels inside the network (pages/_inside_network.js).
-  if (update.snapshotsMark && window.mnistSnapshotsMark !== update.snapshotsMark) {
+  // What the run's snapshots are on disk now, for the panels inside the network (pages/_inside_network.js):
+  // at every update, so that panels whose fetch failed try again.
+  if (update.snapshotsMark) {
     window.mnistSnapshotsMark = update.snapshotsMark;
     document.dispatchEvent(new CustomEvent("mnist-snapshots", { detail: update.snapshotsMark }));
   }

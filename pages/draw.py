@@ -16,7 +16,6 @@ from core.inference import Classifier, ModelLoadError, Prediction
 from core.store import is_run_id
 from pages._components import drawing_set, run_store, usable_runs
 from pages._drawing_panel import drawing_panel, neurons_picture, picked_label, seen_picture
-from pages._pictures import data_uri
 
 CANVAS_PIXELS = 280
 # A digit drawn about 200 px tall is scaled by 20/200 into MNIST's 20 px box: a 20 px brush
@@ -48,7 +47,7 @@ def load_map(path: str, modified: float) -> ModelMap:
         load_classifier(path, modified), to_float(test["x_test"][:MAP_DIGITS]), test["y_test"][:MAP_DIGITS]
     )
     picture = pictures.map_picture(hidden_map.points, hidden_map.labels, size=MAP_PIXELS)
-    return ModelMap(hidden_map, picture, data_uri(picture.background))
+    return ModelMap(hidden_map, picture, pictures.data_uri(picture.background))
 
 
 def model_label(run) -> str:

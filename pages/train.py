@@ -163,7 +163,7 @@ def live_run(job) -> None:
     stop_button(job)
     poll = QUEUE_POLL_SECONDS if job.status == QUEUED else None
     st.fragment(live_training, run_every=poll)(job.run_id, job.status)
-    st.fragment(live_inside)(job.run_id)  # drawn again by itself after each epoch: see snapshots_mark
+    inside_network(job.run_id, job.config, live=True, key="live")  # follows the epochs by itself
 
 
 def live_training(run_id: str, status: str) -> None:
@@ -203,13 +203,6 @@ def stop_button(job) -> None:
     ):
         if may_change_run(current_person(), job.owner):
             manager.stop(job.run_id)
-
-
-def live_inside(run_id: str) -> None:
-    """Inside the network while it trains, in its own fragment: rerun after each epoch, not with the curves."""
-    job = manager.get(run_id)
-    if job is not None and not job.done:  # when it ends, live_training draws the page again with the finished run
-        inside_network(run_id, job.config, live=True, key="live")
 
 
 def finished_run(run_id: str) -> None:

@@ -96,7 +96,7 @@ def test_the_panels_show_while_it_trains_change_each_epoch_and_a_reload_finds_th
 
         reloaded = open_page(monkeypatch, root, "pages/train.py", job.run_id)  # another tab, or a reload
         assert shows_the_panels(reloaded)
-        assert any(c.value.startswith("As it is after epoch") for c in reloaded.caption)
+        assert inside(reloaded)["when"].startswith("As it is after epoch")
     finally:
         shared_manager(store).stop(job.run_id)
         assert job.wait(60)

@@ -1,5 +1,6 @@
-"""The live curves' feed (core/live_feed.py), asked as the browser asks it: through the route, by ASGI, while a
-real training runs in this process's job manager."""
+"""The live Train page's feed (core/live_feed.py), asked as the browser asks it: through the routes, by ASGI, while
+a real training runs in this process's job manager: the curves' points and, when the snapshots' mark moves,
+the panels inside the network."""
 
 import asyncio
 import json
@@ -58,12 +59,12 @@ def get(app, path: str, query: str = "", method: str = "GET") -> tuple[int, dict
     return start["status"], headers, json.loads(body) if is_json else None
 
 
-def test_a_chart_that_asks_from_what_it_holds_ends_with_the_whole_training(runs_dir):
+def test_a_chart_that_asks_from_what_it_holds_ends_with_the_whole_training_and_its_panels_follow(runs_dir):
     app = Starlette(routes=live_feed.routes(""))
     manager = shared_manager(RunStore())
     job = manager.submit(TrainConfig(hidden_layers=(32,), epochs=3, train_limit=2_000, batch_size=50, seed=1))
     path = live_feed.feed_path("", job.run_id)
-    held, drawn, statuses, marks, lines = [0, 0], None, [], set(), []
+    held, drawn, statuses, marks, lines, panels = [0, 0], None, [], set(), [], {}
     deadline = time.time() + 180
     while time.time() < deadline:
         status, headers, update = get(app, path, f"batches={held[0]}&epochs={held[1]}")
@@ -78,6 +79,10 @@ def test_a_chart_that_asks_from_what_it_holds_ends_with_the_whole_training(runs_
             held = update["to"]
         statuses.append(update["status"])
         marks.add(update["snapshotsMark"])
+        if update["snapshotsMark"] not in panels:  # as the panels do: a new view when the mark moved
+            status, headers, view = get(app, live_feed.panels_path("", job.run_id))
+            assert status == 200 and headers["cache-control"] == "no-store"
+            panels[view["mark"]] = view
         lines.append(update["progress"] and update["progress"]["text"])
         if update["status"] == COMPLETED and held == update["to"]:
             break
@@ -93,6 +98,14 @@ def test_a_chart_that_asks_from_what_it_holds_ends_with_the_whole_training(runs_
     assert any(line and re.fullmatch(r"Epoch [123] of 3 · step \d+ of \d+ · elapsed .+ left", line) for line in lines)
     assert update["progress"]["fraction"] == 1.0
     assert len(marks) >= 2
+    # The panels' views followed the epochs, the last one shows the trained network.
+    shown = [view for view in panels.values() if "firstLayer" in view]
+    assert len({view["when"] for view in shown}) >= 2
+    last = panels[update["snapshotsMark"]]
+    assert last["when"].startswith("As it is after epoch 3;") and last["guesses"]["when"] == "after epoch 3"
+    assert len(last["guesses"]["tiles"]) == 20
+    assert last["firstLayer"]["views"][0]["picture"].startswith("data:image/png")
+    assert last["weights"]["figure"]["data"][0]["x"] == [0, 1, 2, 3]
 
 
 def test_it_refuses_what_is_not_a_run_and_two_counts_and_says_when_it_trains_no_such_run(runs_dir):
@@ -111,6 +124,13 @@ def test_it_refuses_what_is_not_a_run_and_two_counts_and_says_when_it_trains_no_
         status, _, answer = get(app, path, query)
         assert status == 400 and "not a run id" in answer["error"], (path, query)
     status, _, answer = get(app, unknown, "batches=0&epochs=0")
+    assert status == 404 and "not training that run" in answer["error"]
+    assert live_feed.panels_path("/class/", "20260101-000000-abcdef") == "/class/api/runs/20260101-000000-abcdef/inside"
+    for run_id in ["..", "20260101-000000-ABCDEF", "-"]:
+        path = f"/class/api/runs/{run_id}/inside"
+        status, _, answer = get(app, path)
+        assert status == 400 and "not a run id" in answer["error"], path
+    status, _, answer = get(app, live_feed.panels_path("/class/", "20260101-000000-abcdef"))
     assert status == 404 and "not training that run" in answer["error"]
     assert get(app, unknown, method="POST")[0] == 405
     assert get(app, live_feed.feed_path("", "20260101-000000-abcdef"))[0] == 404  # not under the base: no route

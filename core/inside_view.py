@@ -77,14 +77,11 @@ def _panels(folder: str, stamp: tuple, hidden_layers: tuple[int, ...], max_epoch
 def _weights_figure(
     series: SnapshotSeries, hidden_layers: tuple[int, ...], max_epoch: int | None, marked: int | None
 ) -> dict:
-    """The weights' heatmaps as Plotly.js takes them, with `version` naming the content (the page draws the
-    chart again only when it changed). Without Plotly's template: the browser styles it with the app's theme."""
+    """The weights' heatmaps (core.figures), with `version` naming the content: the page draws the chart again
+    only when it changed."""
     layers = snapshots.common_histograms(series)
     names = snapshots.layer_names(len(layers), hidden_layers)
-    figure = json.loads(
-        figures.weight_histograms(series.epochs, layers, names, max_epoch=max_epoch, marked_epoch=marked).to_json()
-    )
-    del figure["layout"]["template"]
+    figure = figures.weight_histograms(series.epochs, layers, names, max_epoch=max_epoch, marked_epoch=marked)
     text = json.dumps(figure, sort_keys=True)
     return {"figure": figure, "version": hashlib.sha256(text.encode()).hexdigest()[:16]}
 
@@ -97,6 +94,12 @@ def weight_grid_picture(weights: np.ndarray) -> dict:
     """The first layer's picture (a data URI) and its on-screen width."""
     grid = pictures.weight_grid(weights, columns=6)
     return {"picture": pictures.data_uri(grid), "width": grid.shape[1] * WEIGHT_PIXELS}
+
+
+@lru_cache(maxsize=1024)
+def _tile(image: bytes, shape: tuple[int, int], right: bool) -> str:
+    """A guessed digit's picture: the same twenty digits at every epoch, only their frames change."""
+    return pictures.data_uri(pictures.digit_tile(np.frombuffer(image, np.uint8).reshape(shape), right))
 
 
 def first_layer_view(series: SnapshotSeries, snapshot: Snapshot, units: int) -> dict:
@@ -137,7 +140,10 @@ def guesses_view(series: SnapshotSeries, snapshot: Snapshot) -> dict:
         return {**view, "unreadable": "The digits of this run's guesses cannot be read, so they are not shown."}
     guesses, confidences = snapshot.guesses, snapshot.confidences
     right = guesses == series.digits.labels
-    tiles = [pictures.data_uri(pictures.digit_tile(image, ok)) for image, ok in zip(series.digits.images, right)]
+    tiles = [
+        _tile(np.asarray(image, np.uint8).tobytes(), image.shape, bool(ok))
+        for image, ok in zip(series.digits.images, right)
+    ]
     return {
         **view,
         "tiles": [

@@ -1,15 +1,22 @@
-"""The live Train page's feed: its chart and its panels ask this app's server for what they lack, with no rerun.
+"""The live Train page's feed: its chart and its panels get what they lack from this app's server, with no rerun.
 
 A rerun of the page's live fragment twice a second cost the browser about 110 ms of its renderer each
 time, on the cores that train (bench/page_overhead.py): most of it Streamlit rendering the rerun, not the
-chart. So the chart, once the page has drawn it, fetches its own updates from a route of this app
-(`feed_path`), asking from the records it holds:
+chart. So the chart, once the page has drawn it, opens a WebSocket to this app (`feed_path`), saying which
+records it holds:
 
-    GET /api/runs/<run id>/live?batches=<batch records held>&epochs=<epoch records held>
+    /api/runs/<run id>/live?batches=<batch records held>&epochs=<epoch records held>
 
-and gets the points since then (core.live_curves), the progress bar, the run's snapshots' mark and the
-run's status: the page is run again only when that changes (the run ended). When the mark differs from
-theirs, the panels inside the network fetch their new view (core.inside_view, at the run's latest epoch):
+and the server sends it, every `PERIOD_SECONDS` while anything changed, the points since then
+(core.live_curves), the progress bar, the run's snapshots' mark and the run's status; the last message has
+the run's final status, and the server closes the socket (code 1000). The page is run again only when the
+status changes (the run ended). A socket, not a fetch twice a second: each request cost the server and the
+browser more (HTTP, Streamlit's middleware, the browser's network service) than the update it carried.
+The socket closes with code 4400 for a request that is not a run id and two counts, 4404 for a run this
+server is not training, 1011 when training is not set up on this server.
+
+When the mark differs from theirs, the panels inside the network fetch their new view (core.inside_view,
+at the run's latest epoch), once per epoch:
 
     GET /api/runs/<run id>/inside
 
@@ -22,6 +29,8 @@ Python, tested alone.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import math
 import re
@@ -38,6 +47,8 @@ PATH = "/api/runs/{run_id}/live"
 PANELS_PATH = "/api/runs/{run_id}/inside"
 NOT_TRAINING = {"error": "this server is not training that run"}
 _COUNT = re.compile(r"\d{1,9}")  # a count of records; anything else is refused
+PERIOD_SECONDS = 0.45  # a chart's updates: at least twice a second, and no more often than that needs
+CLOSE_REFUSED, CLOSE_NOT_TRAINING, CLOSE_NOT_SET_UP = 4400, 4404, 1011
 
 
 def feed_path(base_url: str, run_id: str | None = None, path: str = PATH) -> str:
@@ -78,43 +89,82 @@ def live_panels(manager: JobManager, run_id: str) -> dict | None:
     return inside_view.panels(manager.store.snapshots_folder(run_id), job.config)
 
 
+def to_json(content: dict) -> str:
+    return json.dumps(content, allow_nan=False, separators=(",", ":"))
+
+
+async def follow_run(websocket, manager: JobManager, run_id: str, held: Cursor) -> None:
+    """Send `websocket` what a chart holding `held` lacks, then every `PERIOD_SECONDS` whatever changed, until
+    the run has ended (its last update sent; closed with 1000) or the browser has gone.
+
+    Runs in the server's event loop: an update is a look at the run's records in memory and a listing of its
+    snapshot folder (a fraction of a millisecond), not worth a thread."""
+    from starlette.websockets import WebSocketDisconnect
+
+    gone = asyncio.Event()
+
+    async def listen() -> None:  # the browser sends nothing; this only notices that it left
+        try:
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
+        finally:
+            gone.set()
+
+    listener = asyncio.create_task(listen())
+    sent = None
+    try:
+        while not gone.is_set():
+            done = (job := manager.get(run_id)) is None or job.done  # read before the update: it is then the last
+            update = live_update(manager, run_id, held)
+            if update is None:
+                await websocket.close(CLOSE_NOT_TRAINING, NOT_TRAINING["error"])
+                return
+            news = [update["to"], update["status"], update["progress"], update["snapshotsMark"]]
+            if news != sent:
+                await websocket.send_text(to_json(update))
+                held, sent = Cursor(*update["to"]), news
+            if done:
+                await websocket.close(1000)
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(gone.wait(), PERIOD_SECONDS)
+    except WebSocketDisconnect:
+        pass  # it left while an update was on its way
+    finally:
+        listener.cancel()
+
+
 def routes(base_url: str) -> list:
     """The feed as Starlette routes, for st.App(routes=...)."""
     from starlette.responses import Response
-    from starlette.routing import Route
+    from starlette.routing import Route, WebSocketRoute
 
     def answer(status: int, content: dict) -> Response:
-        body = json.dumps(content, allow_nan=False, separators=(",", ":"))
-        return Response(body, status, media_type="application/json", headers={"Cache-Control": "no-store"})
+        return Response(to_json(content), status, media_type="application/json", headers={"Cache-Control": "no-store"})
 
-    def manager_or_refusal() -> tuple[JobManager | None, Response | None]:
-        try:
-            return shared_manager(), None
-        except ExecutionSetupError as error:  # the host's environment variables
-            return None, answer(503, {"error": f"Training is not set up right on this server: {error}"})
-
-    def feed(request) -> Response:  # a plain function: Starlette runs it in a thread, off the server's event loop
-        run_id = request.path_params["run_id"]
-        counts = [request.query_params.get(name, "0") for name in ("batches", "epochs")]
+    async def feed(websocket) -> None:
+        await websocket.accept()  # then closed with a code and a reason the browser can read, if refused
+        run_id = websocket.path_params["run_id"]
+        counts = [websocket.query_params.get(name, "0") for name in ("batches", "epochs")]
         if not is_run_id(run_id) or not all(_COUNT.fullmatch(count) for count in counts):
-            return answer(400, {"error": "not a run id and two counts of records"})
-        manager, refusal = manager_or_refusal()
-        if refusal:
-            return refusal
-        update = live_update(manager, run_id, Cursor(*map(int, counts)))
-        return answer(404, NOT_TRAINING) if update is None else answer(200, update)
+            await websocket.close(CLOSE_REFUSED, "not a run id and two counts of records")
+            return
+        try:
+            manager = shared_manager()
+        except ExecutionSetupError as error:  # the host's environment variables
+            await websocket.close(CLOSE_NOT_SET_UP, f"Training is not set up right on this server: {error}"[:120])
+            return
+        await follow_run(websocket, manager, run_id, Cursor(*map(int, counts)))
 
-    def panels(request) -> Response:
+    def panels(request) -> Response:  # a plain function: Starlette runs it in a thread, off the server's event loop
         run_id = request.path_params["run_id"]
         if not is_run_id(run_id):
             return answer(400, {"error": "not a run id"})
-        manager, refusal = manager_or_refusal()
-        if refusal:
-            return refusal
+        try:
+            manager = shared_manager()
+        except ExecutionSetupError as error:
+            return answer(503, {"error": f"Training is not set up right on this server: {error}"})
         view = live_panels(manager, run_id)
         return answer(404, NOT_TRAINING) if view is None else answer(200, view)
 
-    return [
-        Route(feed_path(base_url), feed, methods=["GET"]),
-        Route(panels_path(base_url), panels, methods=["GET"]),
-    ]
+    return [WebSocketRoute(feed_path(base_url), feed), Route(panels_path(base_url), panels, methods=["GET"])]

@@ -1,9 +1,10 @@
 // The Train page's live training curves (pages/_live_chart.py): one Plotly chart, drawn once, then only
-// added to. The page draws it with the curves so far; then, while the run trains, the chart asks the app's
-// live feed (core/live_feed.py) for what it lacks, twice a second, with no rerun of the page. Each update
-// covers the records from `from` to `to` ([batch records, epoch records]); the chart remembers the `to` it
-// has drawn (`held`) and draws only an update that starts there: the feed is always asked from there, and
-// the page's own data (a rerun after a click) starts from nothing, so that is drawn only on a new chart.
+// added to. The page draws it with the curves so far; then, while the run trains, the chart opens a socket
+// to the app's live feed (core/live_feed.py), saying what it holds, and the server sends it what is new about
+// twice a second, with no rerun of the page. Each update covers the records from `from` to `to` ([batch
+// records, epoch records]); the chart remembers the `to` it has drawn (`held`) and draws only an update that
+// starts there: the feed follows on from what the chart said it held, and the page's own data (a rerun after
+// a click) starts from nothing, so that is drawn only on a new chart.
 //
 // New points are drawn with Plotly.animate without a redraw: the traces only, the axes and legend left as
 // they are. When a point falls outside the y axes drawn so far (a new lowest loss), Plotly.update draws the
@@ -111,41 +112,43 @@ function show(root, update, config) {
   return chart.drawing;
 }
 
-const FEED_PERIOD_MS = 400;
-
-// While the chart is on the page and the page says it trains: ask the feed for what the chart lacks, draw it,
-// and when the run's status is no longer the page's, ask for a rerun (once per status) so the page shows it.
-// One loop per chart; it reads the page's latest data (`root.page`) at each turn.
+// While the chart is on the page, the page says it trains and the tab is shown: a socket to the feed, opened
+// from what the chart holds. Its updates are drawn as they come; when the run's status is no longer the
+// page's, the chart asks for a rerun (once per status) so the page shows it. The server closes the socket when
+// the run has ended (1000); a hidden tab closes it and opens it again when shown; a dropped one (the server
+// restarting) is opened again after a second.
 function follow(root) {
-  if (root.following) return;
-  root.following = true;
   const chart = root.querySelector(".live-curves");
-  const turn = async () => {
-    const started = performance.now();
+  const statusIs = (status) => {
     const { data, setTriggerValue } = root.page;
-    if (!root.isConnected || !data.feed) {
-      root.following = false;
-      return;
+    if (status !== data.status && root.asked !== status) {
+      root.asked = status;
+      setTriggerValue("status", status);
     }
-    try {
-      if (!document.hidden) {
-        await chart.drawing;
-        const held = chart.held ?? [0, 0];
-        const answer = await fetch(`${data.feed}?batches=${held[0]}&epochs=${held[1]}`, { cache: "no-store" });
-        const update = answer.ok ? await answer.json() : { status: `gone (${answer.status})` };
-        if (update.from) await show(root, update, data.config);
-        if (update.status !== data.status && root.asked !== update.status) {
-          root.asked = update.status;
-          setTriggerValue("status", update.status);
-        }
-      }
-    } catch {
-      // The server is restarting, or the network dropped: try again at the next turn.
-    }
-    // A turn every FEED_PERIOD_MS from the start of the last, however long its answer and drawing took.
-    setTimeout(turn, Math.max(FEED_PERIOD_MS - (performance.now() - started), 0));
   };
-  setTimeout(turn, FEED_PERIOD_MS);
+  const open = async () => {
+    await chart.drawing; // what the chart holds once the updates it has are drawn
+    if (root.socket || !root.isConnected || !root.page.data.feed || document.hidden) return;
+    const held = chart.held ?? [0, 0];
+    const url = new URL(`${root.page.data.feed}?batches=${held[0]}&epochs=${held[1]}`, window.location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const socket = new WebSocket(url);
+    root.socket = socket;
+    socket.onmessage = (event) => {
+      const update = JSON.parse(event.data);
+      show(root, update, root.page.data.config);
+      statusIs(update.status);
+    };
+    socket.onclose = (event) => {
+      if (root.socket === socket) root.socket = null;
+      if (event.code === 4404) statusIs("gone"); // the server no longer trains it: the page reads it from the store
+      else if (event.code !== 1000 && event.code !== 4400) setTimeout(open, 1000);
+    };
+  };
+  root.open = open;
+  root.onVisibility ??= () => (document.hidden ? root.socket?.close(1000) : root.open());
+  document.addEventListener("visibilitychange", root.onVisibility); // the same function: added once
+  open();
 }
 
 export default function ({ data, parentElement, setTriggerValue }) {
@@ -154,10 +157,14 @@ export default function ({ data, parentElement, setTriggerValue }) {
   chart.drawing ??= loadPlotly(data.plotly);
   show(parentElement, data, data.config);
   if (data.feed) follow(parentElement);
+  else parentElement.socket?.close(1000);
   // Streamlit calls this when the chart is unmounted, but also when an update arrived before this call was
   // made: the chart then stays, so it is freed only once it has left the page.
   return () =>
     setTimeout(() => {
-      if (!chart.isConnected) window.Plotly?.purge(chart);
+      if (chart.isConnected) return;
+      document.removeEventListener("visibilitychange", parentElement.onVisibility);
+      parentElement.socket?.close(1000);
+      window.Plotly?.purge(chart);
     });
 }

@@ -25,6 +25,24 @@ def runs_dir(tmp_path, monkeypatch):
     return tmp_path / "runs"
 
 
+SCOPE = {
+    "asgi": {"version": "3.0"},
+    "http_version": "1.1",
+    "scheme": "http",
+    "root_path": "",
+    "headers": [],
+    "client": ("127.0.0.1", 50000),
+    "server": ("127.0.0.1", 8501),
+}
+
+
+def in_a_thread(coroutine):
+    """Run it to its end in a thread of its own: the test session may already run an event loop in this one
+    (Playwright's)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 def get(app, path: str, query: str = "", method: str = "GET") -> tuple[int, dict, dict | None]:
     """`method path?query` as the server (uvicorn) hands it to the app: (status, headers, JSON body)."""
     sent = []
@@ -35,23 +53,8 @@ def get(app, path: str, query: str = "", method: str = "GET") -> tuple[int, dict
     async def send(message):
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": query.encode(),
-        "headers": [],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8501),
-    }
-    # In a thread of its own: the test session may already run an event loop in this one (Playwright's).
-    with ThreadPoolExecutor(1) as thread:
-        thread.submit(asyncio.run, app(scope, receive, send)).result()
+    scope = {**SCOPE, "type": "http", "method": method, "path": path, "raw_path": path.encode()}
+    in_a_thread(app({**scope, "query_string": query.encode()}, receive, send))
     start = next(message for message in sent if message["type"] == "http.response.start")
     body = b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")
     headers = {name.decode(): value.decode() for name, value in start["headers"]}
@@ -59,53 +62,107 @@ def get(app, path: str, query: str = "", method: str = "GET") -> tuple[int, dict
     return start["status"], headers, json.loads(body) if is_json else None
 
 
-def test_a_chart_that_asks_from_what_it_holds_ends_with_the_whole_training_and_its_panels_follow(runs_dir):
+def listen(app, path: str, query: str = "", leave_when=None) -> tuple[list[dict], dict | None]:
+    """Open the WebSocket at `path?query` as uvicorn hands it to the app, and read what the server sends until
+    it closes the socket, or until `leave_when(messages so far)` (then the browser leaves). Returns the messages
+    (JSON) and the server's close message (its code and reason), None if the browser left first."""
+    messages, closed = [], None
+
+    async def talk():
+        nonlocal closed
+        connected, left = False, asyncio.Event()
+
+        async def receive():
+            nonlocal connected
+            if not connected:
+                connected = True
+                return {"type": "websocket.connect"}
+            await left.wait()  # the browser sends nothing but its leaving
+            return {"type": "websocket.disconnect", "code": 1001}
+
+        async def send(message):
+            nonlocal closed
+            if message["type"] == "websocket.send":
+                messages.append(json.loads(message["text"]))
+                if leave_when is not None and leave_when(messages):
+                    left.set()
+            elif message["type"] == "websocket.close":
+                closed = message
+
+        scope = {**SCOPE, "type": "websocket", "path": path, "raw_path": path.encode(), "subprotocols": []}
+        await asyncio.wait_for(app({**scope, "query_string": query.encode()}, receive, send), timeout=240)
+
+    in_a_thread(talk())
+    return messages, closed
+
+
+def test_a_chart_follows_the_whole_training_through_its_socket_and_its_panels_follow(runs_dir):
     app = Starlette(routes=live_feed.routes(""))
     manager = shared_manager(RunStore())
     job = manager.submit(TrainConfig(hidden_layers=(32,), epochs=3, train_limit=2_000, batch_size=50, seed=1))
     path = live_feed.feed_path("", job.run_id)
-    held, drawn, statuses, marks, lines, panels = [0, 0], None, [], set(), [], {}
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        status, headers, update = get(app, path, f"batches={held[0]}&epochs={held[1]}")
-        assert status == 200 and headers["cache-control"] == "no-store"
-        assert update["from"] == held  # only what the chart lacks
-        if drawn is None and "figure" in update and any(update["x"]):
-            drawn = [list(zip(xs, ys)) for xs, ys in zip(update["x"], update["y"])]
-        elif drawn is not None:
-            for points, xs, ys in zip(drawn, update["x"], update["y"]):
-                points += zip(xs, ys)
-        if drawn is not None:
-            held = update["to"]
-        statuses.append(update["status"])
-        marks.add(update["snapshotsMark"])
-        if update["snapshotsMark"] not in panels:  # as the panels do: a new view when the mark moved
-            status, headers, view = get(app, live_feed.panels_path("", job.run_id))
-            assert status == 200 and headers["cache-control"] == "no-store"
-            panels[view["mark"]] = view
-        lines.append(update["progress"] and update["progress"]["text"])
-        if update["status"] == COMPLETED and held == update["to"]:
-            break
-        time.sleep(0.2)
-    assert statuses[-1] == COMPLETED, statuses
-    assert set(statuses) <= {QUEUED, RUNNING, COMPLETED}
-    # The chart put together from the feed's answers is the whole training's curves.
+
+    # A chart that leaves once it holds some points, and comes back (a reload) asking from what it holds.
+    first, closed = listen(app, path, "batches=0&epochs=0", leave_when=lambda sent: sent[-1]["to"][0] >= 3)
+    assert closed is None
+    assert first[0]["from"] == [0, 0] and "figure" in first[0]
+    for before, after in zip(first, first[1:]):
+        assert after["from"] == before["to"]  # each update follows on from the last: only what the chart lacks
+    held = first[-1]["to"]
+    rest, closed = listen(app, path, f"batches={held[0]}&epochs={held[1]}")
+    assert closed["code"] == 1000  # the run ended: its last update sent, the socket closed
+    assert rest[0]["from"] == held and "figure" not in rest[0]
+    for before, after in zip(rest, rest[1:]):
+        assert after["from"] == before["to"]
+
+    # The chart put together from the updates is the whole training's curves.
+    updates = first + rest
+    drawn = [list(zip(xs, ys)) for xs, ys in zip(updates[0]["x"], updates[0]["y"])]
+    for update in updates[1:]:
+        for points, xs, ys in zip(drawn, update["x"], update["y"]):
+            points += zip(xs, ys)
     batches, epochs = job.log.snapshot()
     whole, _ = new_points(batches, epochs, Cursor(), max_epochs=3)
     assert drawn == [list(zip(xs, ys)) for xs, ys in zip(whole["x"], whole["y"])]
-    assert held == [len(batches), len(epochs)] == update["to"]
+    assert updates[-1]["to"] == [len(batches), len(epochs)]
+    statuses = [update["status"] for update in updates]
+    assert statuses[-1] == COMPLETED and set(statuses) <= {QUEUED, RUNNING, COMPLETED}
     # The progress line as the page shows it, and a mark that changed as the epochs' snapshots were written.
-    assert any(line and re.fullmatch(r"Epoch [123] of 3 · step \d+ of \d+ · elapsed .+ left", line) for line in lines)
-    assert update["progress"]["fraction"] == 1.0
-    assert len(marks) >= 2
-    # The panels' views followed the epochs, the last one shows the trained network.
-    shown = [view for view in panels.values() if "firstLayer" in view]
-    assert len({view["when"] for view in shown}) >= 2
-    last = panels[update["snapshotsMark"]]
+    lines = [update["progress"]["text"] for update in updates if update["progress"]]
+    assert any(re.fullmatch(r"Epoch [123] of 3 · step \d+ of \d+ · elapsed .+ left", line) for line in lines)
+    assert updates[-1]["progress"]["fraction"] == 1.0
+    marks = [update["snapshotsMark"] for update in updates]
+    assert len(set(marks)) >= 2
+
+    # The panels' view at the end: the trained network, with the mark the chart last announced.
+    status, headers, last = get(app, live_feed.panels_path("", job.run_id))
+    assert status == 200 and headers["cache-control"] == "no-store"
+    assert last["mark"] == marks[-1]
     assert last["when"].startswith("As it is after epoch 3;") and last["guesses"]["when"] == "after epoch 3"
     assert len(last["guesses"]["tiles"]) == 20
     assert last["firstLayer"]["views"][0]["picture"].startswith("data:image/png")
     assert last["weights"]["figure"]["data"][0]["x"] == [0, 1, 2, 3]
+
+
+def test_the_panels_view_moves_on_with_the_epochs(runs_dir):
+    app = Starlette(routes=live_feed.routes(""))
+    manager = shared_manager(RunStore())
+    job = manager.submit(TrainConfig(hidden_layers=(32,), epochs=40, train_limit=2_000, batch_size=50, seed=2))
+    try:
+        views = {}
+        deadline = time.time() + 120
+        while len({view.get("when") for view in views.values()}) < 3 and time.time() < deadline:
+            status, _, view = get(app, live_feed.panels_path("", job.run_id))
+            assert status == 200
+            views[view["mark"]] = view
+            time.sleep(0.3)
+        shown = [view["when"] for view in views.values()]
+        assert len(set(shown)) >= 3, shown  # before its first snapshot, or at two epochs or more
+        epochs = [view["guesses"]["when"] for view in views.values() if "guesses" in view]
+        assert len(set(epochs)) >= 2 and all(re.fullmatch(r"before training|after epoch \d+", e) for e in epochs)
+    finally:
+        manager.stop(job.run_id)
+        assert job.wait(60)
 
 
 def test_it_refuses_what_is_not_a_run_and_two_counts_and_says_when_it_trains_no_such_run(runs_dir):
@@ -121,16 +178,18 @@ def test_it_refuses_what_is_not_a_run_and_two_counts_and_says_when_it_trains_no_
         (unknown, "batches=12345678901&epochs=0"),
         (unknown, "batches=0&epochs=x"),
     ]:
-        status, _, answer = get(app, path, query)
-        assert status == 400 and "not a run id" in answer["error"], (path, query)
-    status, _, answer = get(app, unknown, "batches=0&epochs=0")
-    assert status == 404 and "not training that run" in answer["error"]
+        messages, closed = listen(app, path, query)
+        assert messages == [] and closed["code"] == 4400, (path, query)
+        assert "not a run id" in closed["reason"]
+    messages, closed = listen(app, unknown, "batches=0&epochs=0")
+    assert messages == [] and closed["code"] == 4404 and "not training that run" in closed["reason"]
+    assert get(app, unknown)[0] == 404  # a plain request: no such route (only the socket)
+
     assert live_feed.panels_path("/class/", "20260101-000000-abcdef") == "/class/api/runs/20260101-000000-abcdef/inside"
     for run_id in ["..", "20260101-000000-ABCDEF", "-"]:
-        path = f"/class/api/runs/{run_id}/inside"
-        status, _, answer = get(app, path)
-        assert status == 400 and "not a run id" in answer["error"], path
+        status, _, answer = get(app, f"/class/api/runs/{run_id}/inside")
+        assert status == 400 and "not a run id" in answer["error"], run_id
     status, _, answer = get(app, live_feed.panels_path("/class/", "20260101-000000-abcdef"))
     assert status == 404 and "not training that run" in answer["error"]
-    assert get(app, unknown, method="POST")[0] == 405
-    assert get(app, live_feed.feed_path("", "20260101-000000-abcdef"))[0] == 404  # not under the base: no route
+    assert get(app, live_feed.panels_path("/class/", "20260101-000000-abcdef"), method="POST")[0] == 405
+    assert get(app, live_feed.panels_path("", "20260101-000000-abcdef"))[0] == 404  # not under the base: no route

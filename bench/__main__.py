@@ -106,8 +106,12 @@ def main() -> None:
             "one training, its epochs in turn with the Train page live and paused (as if closed), same cores "
             "(target: 1.05 or less)",
             f"{overhead['live_epoch_s']:.3f} s vs {overhead['paused_epoch_s']:.3f} s: ratio "
-            f"{overhead['live_paused_ratio']:.3f}; Chromium used {overhead['live_paused_epochs']['cores']['live']:.2f} "
-            f"and {overhead['live_paused_epochs']['cores']['paused']:.2f} cores",
+            f"{overhead['live_paused_ratio']:.3f}; each live epoch against the paused ones beside it: "
+            f"{overhead['live_paused_neighbour_ratio']:.3f}; Chromium used "
+            f"{overhead['live_paused_epochs']['cores']['live']:.2f} and "
+            f"{overhead['live_paused_epochs']['cores']['paused']:.2f} cores, the server "
+            f"{overhead['live_paused_epochs']['server_cores']['live']:.2f} and "
+            f"{overhead['live_paused_epochs']['server_cores']['paused']:.2f}",
         ),
         (
             "default model: engine's median epoch vs numpy's matrix products at the same shapes (the bound)",

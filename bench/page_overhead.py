@@ -1,7 +1,7 @@
 """Does watching training slow it down? Plain `model.fit` vs training with the Train page open.
 
 A real server and a headless Chromium on this same machine: the page is open
-on the live run, fetching new points and drawing them, while the worker trains.
+on the live run, receiving new points and drawing them, while the worker trains.
 Four ways, in a new random order each repeat, the first epoch of each run left out:
 
 - plain: `model.fit` alone, in a fresh process;
@@ -20,7 +20,7 @@ Also counts how often the chart actually changed in the browser, whose CPU
 time the watching cost (server, browser, by Chromium process type), and the
 browser's CPU time per change of the chart.
 
-    python -m bench.page_overhead [--repeats 2] [--epochs 4] [--pairs 5]
+    python -m bench.page_overhead [--repeats 2] [--epochs 4] [--pairs 8]
 """
 
 from __future__ import annotations
@@ -162,16 +162,21 @@ def watched_epoch_times(page, server: Server, runs_dir: Path, config: TrainConfi
 def live_and_paused_epoch_times(page, server: Server, runs_dir: Path, config: TrainConfig) -> dict:
     """One training through the page, its epochs watched and not watched in turn: the page live for the even
     epochs, paused for the odd ones (its script stopped in Chromium's debugger: the page stays open but runs no
-    script, timer or fetch and draws nothing, as if it were closed; it goes on without a reload). Both kinds of
-    epoch share the same minutes of the same run, so a drift of the machine's speed cannot favour either.
+    script, timer or fetch and draws nothing, as if it were closed; it goes on without a reload). Its socket to
+    the live feed stays open while paused, so the server's side of it (a look at the run's records twice a
+    second) counts in both kinds; what the paused updates would have drawn is drawn when the page goes on, in
+    a live epoch. Both kinds of epoch share the same minutes of the same run, so a drift of the machine's
+    speed cannot favour either.
 
-    Returns each kind's epoch times (the first epoch left out) and Chromium's CPU (cores) during each kind.
+    Returns each kind's epoch times (the first epoch left out), each live epoch's time over the mean of the
+    paused epochs either side of it (`neighbours`: a drift of the machine's speed over the run cancels out
+    of these), and Chromium's and the server's CPU (cores) during each kind.
     """
     start_training(page, server, config)
     cdp = page.context.new_cdp_session(page)
     cdp.send("Debugger.enable")
     history = runs_dir / page.url.split("run=")[1].split("&")[0] / "history.jsonl"
-    cpu, seconds, ended = {"live": Counter(), "paused": Counter()}, Counter(), 0
+    cpu, server, seconds, ended = {"live": Counter(), "paused": Counter()}, Counter(), Counter(), 0
     while ended < config.epochs:
         kind = "live" if ended % 2 else "paused"  # the epoch now training is number ended + 1
         cdp.send("Debugger.resume" if kind == "live" else "Debugger.pause")
@@ -182,16 +187,23 @@ def live_and_paused_epoch_times(page, server: Server, runs_dir: Path, config: Tr
         if ended > 1:  # the first epoch is not timed (tracing, warm-up)
             used = cpu_seconds_by_process() - before
             cpu[kind] += Counter({role: v for role, v in used.items() if role.startswith("chromium")})
+            server[kind] += used["server"]
             seconds[kind] += time.perf_counter() - started
     cdp.send("Debugger.resume")
     cdp.send("Debugger.disable")
     page.get_by_text("Held-out test results").wait_for(timeout=PAGE_TIMEOUT_MS)
     durations = durations_of_records([json.loads(line) for line in history.read_text().splitlines()])
+    # durations[i] is epoch i + 2, which trained live when i + 2 is even
+    neighbours = [
+        durations[i] / statistics.mean(durations[j] for j in (i - 1, i + 1) if 0 <= j < len(durations))
+        for i in range(0, len(durations), 2)
+    ]
     return {
-        # durations[i] is epoch i + 2, which trained live when i + 2 is even
         "live": durations[0::2],
         "paused": durations[1::2],
+        "neighbours": neighbours,
         "cores": {kind: sum(cpu[kind].values()) / max(seconds[kind], 1e-9) for kind in cpu},
+        "server_cores": {kind: server[kind] / max(seconds[kind], 1e-9) for kind in cpu},
     }
 
 
@@ -219,7 +231,7 @@ def plain_epoch_times_in_a_process(config: TrainConfig) -> list[float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure(repeats: int = 2, epochs: int = 4, pairs: int = 5) -> dict:
+def measure(repeats: int = 2, epochs: int = 4, pairs: int = 8) -> dict:
     from playwright.sync_api import sync_playwright
 
     config = TrainConfig(epochs=epochs, patience=0)
@@ -270,6 +282,7 @@ def measure(repeats: int = 2, epochs: int = 4, pairs: int = 5) -> dict:
         "live_epoch_s": statistics.median(paired["live"]),
         "paused_epoch_s": statistics.median(paired["paused"]),
         "live_paused_ratio": statistics.median(paired["live"]) / statistics.median(paired["paused"]),
+        "live_paused_neighbour_ratio": statistics.median(paired["neighbours"]),
         "live_paused_epochs": paired,
         "chart_updates_per_s": updates / seconds,
         # The page's renderer process draws the chart: its CPU time per change of the chart (every rerun of
@@ -290,7 +303,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--pairs", type=int, default=5, help="epochs live and paused, each, in the one training")
+    parser.add_argument("--pairs", type=int, default=8, help="epochs live and paused, each, in the one training")
     args = parser.parse_args()
     result = measure(args.repeats, args.epochs, args.pairs)
     print(f"plain model.fit          median epoch {result['plain_epoch_s']:.3f} s")
@@ -323,7 +336,9 @@ def main() -> None:
     print(
         f"one training, page live / paused epochs: {result['live_paused_ratio']:.3f} "
         f"({result['live_epoch_s']:.3f} s / {result['paused_epoch_s']:.3f} s; the target is 1.05 or less); "
-        f"Chromium used {paired['cores']['live']:.3f} and {paired['cores']['paused']:.3f} cores"
+        f"each live epoch against the paused ones beside it: {result['live_paused_neighbour_ratio']:.3f}; "
+        f"Chromium used {paired['cores']['live']:.3f} and {paired['cores']['paused']:.3f} cores, the server "
+        f"{paired['server_cores']['live']:.3f} and {paired['server_cores']['paused']:.3f}"
     )
     for kind in ("live", "paused"):
         print(f"  {kind:10s} epochs (s): " + " ".join(f"{v:.2f}" for v in paired[kind]))

@@ -5,10 +5,10 @@ only appends points.
 cores that train (bench/page_overhead.py measures the browser's CPU per update). This component (Streamlit
 components v2: no iframe) is drawn by the page with the curves so far, and then gets what is new by itself,
 about twice a second, through a socket to the app's live feed (core/live_feed.py): no rerun of the page,
-which cost the browser more than the chart. It adds the new points to the chart it drew, redrawing the traces only, not the axes,
-unless they must grow (pages/_live_chart.js). The progress bar is in the same component, updated by the
-same feed. When the feed says the run's status changed, the component asks for a rerun (the trigger
-"status") and the page shows the run as it is now.
+which cost the browser more than the chart. It adds the new points to the chart it drew, redrawing the
+traces only, not the axes, unless they must grow (pages/_live_chart.js). The progress bar is in the same
+component, updated by the same feed. When the feed says the run's status changed, the component asks for a
+rerun (the trigger "status") and the page shows the run as it is now.
 
 Plotly.js comes from this app's own server (pages/_plotly_in_page.py): nothing from the internet.
 """

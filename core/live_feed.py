@@ -13,7 +13,7 @@ the run's final status, and the server closes the socket (code 1000). The page i
 status changes (the run ended). A socket, not a fetch twice a second: each request cost the server and the
 browser more (HTTP, Streamlit's middleware, the browser's network service) than the update it carried.
 The socket closes with code 4400 for a request that is not a run id and two counts, 4404 for a run this
-server is not training, 1011 when training is not set up on this server.
+server is not training, 4503 when training is not set up on this server.
 
 When the mark differs from theirs, the panels inside the network fetch their new view (core.inside_view,
 at the run's latest epoch), once per epoch:
@@ -48,7 +48,7 @@ PANELS_PATH = "/api/runs/{run_id}/inside"
 NOT_TRAINING = {"error": "this server is not training that run"}
 _COUNT = re.compile(r"\d{1,9}")  # a count of records; anything else is refused
 PERIOD_SECONDS = 0.4  # a chart's updates: at least twice a second, with room to spare
-CLOSE_REFUSED, CLOSE_NOT_TRAINING, CLOSE_NOT_SET_UP = 4400, 4404, 1011
+CLOSE_REFUSED, CLOSE_NOT_TRAINING, CLOSE_NOT_SET_UP = 4400, 4404, 4503  # the page does not retry these
 
 
 def feed_path(base_url: str, run_id: str | None = None, path: str = PATH) -> str:

@@ -149,7 +149,7 @@ function follow(root) {
     socket.onclose = (event) => {
       if (root.socket === socket) root.socket = null;
       if (event.code === 4404) statusIs("gone"); // the server no longer trains it: the page reads it from the store
-      else if (event.code !== 1000 && event.code !== 4400) setTimeout(open, 1000); // dropped: the server restarts
+      else if (event.code !== 1000 && event.code < 4000) setTimeout(open, 1000); // dropped: the server restarts
     };
   };
   root.open = open;

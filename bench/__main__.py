@@ -111,7 +111,10 @@ def main() -> None:
             f"{overhead['live_paused_epochs']['cores']['live']:.2f} and "
             f"{overhead['live_paused_epochs']['cores']['paused']:.2f} cores, the server "
             f"{overhead['live_paused_epochs']['server_cores']['live']:.2f} and "
-            f"{overhead['live_paused_epochs']['server_cores']['paused']:.2f}",
+            f"{overhead['live_paused_epochs']['server_cores']['paused']:.2f}; the training's threads waited for a "
+            f"core {overhead['live_paused_epochs']['waited_per_ran']['live']:.1%} of their running time live, "
+            f"{overhead['live_paused_epochs']['waited_per_ran']['paused']:.1%} paused (live / paused from the waits: "
+            f"{overhead['live_paused_from_waits']:.3f})",
         ),
         (
             "default model: engine's median epoch vs numpy's matrix products at the same shapes (the bound)",

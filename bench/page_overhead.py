@@ -81,9 +81,9 @@ def launch_browser(playwright, nice: int = 0):
     return browser, page
 
 
-def cpu_seconds_by_process() -> Counter:
-    """CPU time (user + system) of this benchmark's own processes that matter here (its server, the server's
-    workers, its browsers), keyed by role. Only its own: on a shared machine, other people's browsers and
+def own_processes() -> list[tuple[int, str, float]]:
+    """(pid, role, CPU seconds (user + system)) of this benchmark's own processes that matter here: its server,
+    the server's workers, its browsers. Only its own: on a shared machine, other people's browsers and
     trainings would be counted too."""
     stats = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -98,7 +98,7 @@ def cpu_seconds_by_process() -> Counter:
         more = {pid for pid, (_, parent, _) in stats.items() if parent in own} - own
         own |= more
         grew = bool(more)
-    totals: Counter = Counter()
+    found = []
     for pid in own - {os.getpid()}:
         args, _, seconds = stats[pid]
         line = b" ".join(args).decode(errors="replace")
@@ -112,7 +112,33 @@ def cpu_seconds_by_process() -> Counter:
             role = f"chromium {kind[1] if kind else 'browser'}"
         else:
             continue
+        found.append((pid, role, seconds))
+    return found
+
+
+def cpu_seconds_by_process() -> Counter:
+    """CPU time of this benchmark's own processes (`own_processes`), keyed by role."""
+    totals: Counter = Counter()
+    for _, role, seconds in own_processes():
         totals[role] += seconds
+    return totals
+
+
+def worker_scheduling() -> Counter:
+    """Seconds the training worker's threads have run on a core, and waited for one while ready to run (the
+    kernel's run-queue delay, /proc/<pid>/task/<tid>/schedstat). What another process's CPU costs the training
+    shows in the waiting; a slower machine (another guest on the host) slows the running, not the waiting."""
+    totals: Counter = Counter()
+    for pid, role, _ in own_processes():
+        if role != "worker":
+            continue
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                ran, waited = map(int, (task / "schedstat").read_text().split()[:2])
+            except (OSError, ValueError):
+                continue  # a thread that ended meanwhile
+            totals["ran"] += ran / 1e9
+            totals["waited"] += waited / 1e9
     return totals
 
 
@@ -181,15 +207,17 @@ def live_and_paused_epoch_times(page, server: Server, runs_dir: Path, config: Tr
     cdp.send("Debugger.enable")
     history = runs_dir / page.url.split("run=")[1].split("&")[0] / "history.jsonl"
     cpu, server, seconds, ended = {"live": Counter(), "paused": Counter()}, Counter(), Counter(), 0
+    scheduling = {"live": Counter(), "paused": Counter()}
     while ended < config.epochs:
         kind = "live" if ended % 2 else "paused"  # the epoch now training is number ended + 1
         cdp.send("Debugger.resume" if kind == "live" else "Debugger.pause")
-        before, started = cpu_seconds_by_process(), time.perf_counter()
+        before, scheduled, started = cpu_seconds_by_process(), worker_scheduling(), time.perf_counter()
         while ended == (now := _lines(history)):
             time.sleep(0.05)
         ended = now
         if ended > 1:  # the first epoch is not timed (tracing, warm-up)
             used = cpu_seconds_by_process() - before
+            scheduling[kind] += worker_scheduling() - scheduled
             cpu[kind] += Counter({role: v for role, v in used.items() if role.startswith("chromium")})
             server[kind] += used["server"]
             seconds[kind] += time.perf_counter() - started
@@ -208,6 +236,8 @@ def live_and_paused_epoch_times(page, server: Server, runs_dir: Path, config: Tr
         "neighbours": neighbours,
         "cores": {kind: sum(cpu[kind].values()) / max(seconds[kind], 1e-9) for kind in cpu},
         "server_cores": {kind: server[kind] / max(seconds[kind], 1e-9) for kind in cpu},
+        # The worker's threads' waits for a core, as a share of their running time.
+        "waited_per_ran": {kind: scheduling[kind]["waited"] / max(scheduling[kind]["ran"], 1e-9) for kind in cpu},
     }
 
 
@@ -287,6 +317,9 @@ def measure(repeats: int = 2, epochs: int = 4, pairs: int = 8) -> dict:
         "paused_epoch_s": statistics.median(paired["paused"]),
         "live_paused_ratio": statistics.median(paired["live"]) / statistics.median(paired["paused"]),
         "live_paused_neighbour_ratio": statistics.median(paired["neighbours"]),
+        # If the training's threads, whenever they waited for a core, held up the whole training: its epochs
+        # live against paused, from the waits alone (not from the clock, which the machine's noise moves).
+        "live_paused_from_waits": (1 + paired["waited_per_ran"]["live"]) / (1 + paired["waited_per_ran"]["paused"]),
         "live_paused_epochs": paired,
         "chart_updates_per_s": updates / seconds,
         # The page's renderer process draws the chart: its CPU time per change of the chart (every rerun of
@@ -343,6 +376,11 @@ def main() -> None:
         f"each live epoch against the paused ones beside it: {result['live_paused_neighbour_ratio']:.3f}; "
         f"Chromium used {paired['cores']['live']:.3f} and {paired['cores']['paused']:.3f} cores, the server "
         f"{paired['server_cores']['live']:.3f} and {paired['server_cores']['paused']:.3f}"
+    )
+    print(
+        f"the training's threads waited for a core {paired['waited_per_ran']['live']:.1%} of their running time "
+        f"live, {paired['waited_per_ran']['paused']:.1%} paused: live / paused from the waits "
+        f"{result['live_paused_from_waits']:.3f}"
     )
     for kind in ("live", "paused"):
         print(f"  {kind:10s} epochs (s): " + " ".join(f"{v:.2f}" for v in paired[kind]))

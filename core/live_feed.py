@@ -8,8 +8,9 @@ records it holds:
     /api/runs/<run id>/live?batches=<batch records held>&epochs=<epoch records held>
 
 and the server sends it, every `PERIOD_SECONDS` while anything changed, the points since then
-(core.live_curves), the progress bar, the run's snapshots' mark and the run's status; the last message has
-the run's final status, and the server closes the socket (code 1000). The page is run again only when the
+(core.live_curves), the progress bar, the run's snapshots' mark and the run's status; the browser answers
+each update once it has drawn it (any message), and the next waits for that answer. The last update has the
+run's final status, and the server closes the socket (code 1000). The page is run again only when the
 status changes (the run ended). A socket, not a fetch twice a second: each request cost the server and the
 browser more (HTTP, Streamlit's middleware, the browser's network service) than the update it carried.
 The socket closes with code 4400 for a request that is not a run id and two counts, 4404 for a run this
@@ -94,21 +95,27 @@ def to_json(content: dict) -> str:
 
 
 async def follow_run(websocket, manager: JobManager, run_id: str, held: Cursor) -> None:
-    """Send `websocket` what a chart holding `held` lacks, then every `PERIOD_SECONDS` whatever changed, until
-    the run has ended (its last update sent; closed with 1000) or the browser has gone.
+    """Send `websocket` what a chart holding `held` lacks, then whatever changed, until the run has ended (its
+    last update sent; closed with 1000) or the browser has gone.
+
+    An update goes no sooner than `PERIOD_SECONDS` after the last, and not before the browser has answered
+    that it drew the last one: a page that falls behind (a busy machine, a page stopped in a debugger) gets
+    one update with all it missed, not a queue of them to draw one by one.
 
     Runs in the server's event loop: an update is a look at the run's records in memory and a listing of its
     snapshot folder (a fraction of a millisecond), not worth a thread."""
     from starlette.websockets import WebSocketDisconnect
 
-    gone = asyncio.Event()
+    gone, drawn = asyncio.Event(), asyncio.Event()
+    drawn.set()  # nothing sent yet
 
-    async def listen() -> None:  # the browser sends nothing; this only notices that it left
+    async def listen() -> None:  # each message from the browser says it drew the last update
         try:
             while (await websocket.receive())["type"] != "websocket.disconnect":
-                pass
+                drawn.set()
         finally:
             gone.set()
+            drawn.set()  # no answer will come: stop waiting for one
 
     listener = asyncio.create_task(listen())
     sent = None
@@ -121,6 +128,7 @@ async def follow_run(websocket, manager: JobManager, run_id: str, held: Cursor) 
                 return
             news = [update["to"], update["status"], update["progress"], update["snapshotsMark"]]
             if news != sent:
+                drawn.clear()
                 await websocket.send_text(to_json(update))
                 held, sent = Cursor(*update["to"]), news
             if done:
@@ -128,6 +136,7 @@ async def follow_run(websocket, manager: JobManager, run_id: str, held: Cursor) 
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(gone.wait(), PERIOD_SECONDS)
+            await drawn.wait()
     except WebSocketDisconnect:
         pass  # it left while an update was on its way
     finally:

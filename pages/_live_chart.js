@@ -120,10 +120,11 @@ function show(root, update, config) {
 }
 
 // While the chart is on the page, the page says it trains and the tab is shown: a socket to the feed, opened
-// from what the chart holds. Its updates are drawn as they come; when the run's status is no longer the
-// page's, the chart asks for a rerun (once per status) so the page shows it. The server closes the socket when
-// the run has ended (1000); a hidden tab closes it and opens it again when shown; a dropped one (the server
-// restarting) is opened again after a second.
+// from what the chart holds. Its updates are drawn as they come, each answered once drawn (the server sends
+// the next only then: a page that fell behind gets what it missed in one update); when the run's status is
+// no longer the page's, the chart asks for a rerun (once per status) so the page shows it. The server closes
+// the socket when the run has ended (1000); a hidden tab closes it and opens it again when shown; a dropped
+// one (the server restarting) is opened again after a second.
 function follow(root) {
   const chart = root.querySelector(".live-curves");
   const statusIs = (status) => {
@@ -141,10 +142,11 @@ function follow(root) {
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(url);
     root.socket = socket;
-    socket.onmessage = (event) => {
+    socket.onmessage = async (event) => {
       const update = JSON.parse(event.data);
-      show(root, update, root.page.data.config);
       statusIs(update.status);
+      await show(root, update, root.page.data.config);
+      if (socket.readyState === WebSocket.OPEN) socket.send("drawn"); // the server sends the next one after this
     };
     socket.onclose = (event) => {
       if (root.socket === socket) root.socket = null;

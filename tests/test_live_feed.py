@@ -17,6 +17,7 @@ from core.jobs import shared_manager
 from core.live_curves import Cursor, new_points
 from core.run_states import COMPLETED, QUEUED, RUNNING
 from core.store import RunStore
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -63,37 +64,34 @@ def get(app, path: str, query: str = "", method: str = "GET") -> tuple[int, dict
 
 
 def listen(app, path: str, query: str = "", leave_when=None) -> tuple[list[dict], dict | None]:
-    """Open the WebSocket at `path?query` as uvicorn hands it to the app, and read what the server sends until
-    it closes the socket, or until `leave_when(messages so far)` (then the browser leaves). Returns the messages
-    (JSON) and the server's close message (its code and reason), None if the browser left first."""
+    """Open the WebSocket at `path?query` as uvicorn hands it to the app, and read what the server sends, each
+    update answered as the page does once it has drawn it, until the server closes the socket or until
+    `leave_when(messages so far)` (then the browser leaves). Returns the messages (JSON) and the server's close
+    message (its code and reason), None if the browser left first."""
     messages, closed = [], None
 
     async def talk():
         nonlocal closed
-        connected, left = False, asyncio.Event()
-
-        async def receive():
-            nonlocal connected
-            if not connected:
-                connected = True
-                return {"type": "websocket.connect"}
-            await left.wait()  # the browser sends nothing but its leaving
-            return {"type": "websocket.disconnect", "code": 1001}
+        inbox = asyncio.Queue()  # what the browser sends the server
+        inbox.put_nowait({"type": "websocket.connect"})
 
         async def send(message):
             nonlocal closed
             if message["type"] == "websocket.send":
                 messages.append(json.loads(message["text"]))
-                if leave_when is not None and leave_when(messages):
-                    left.set()
+                leaves = leave_when is not None and leave_when(messages)
+                inbox.put_nowait({"type": "websocket.disconnect", "code": 1001} if leaves else DRAWN)
             elif message["type"] == "websocket.close":
                 closed = message
 
         scope = {**SCOPE, "type": "websocket", "path": path, "raw_path": path.encode(), "subprotocols": []}
-        await asyncio.wait_for(app({**scope, "query_string": query.encode()}, receive, send), timeout=240)
+        await asyncio.wait_for(app({**scope, "query_string": query.encode()}, inbox.get, send), timeout=240)
 
     in_a_thread(talk())
     return messages, closed
+
+
+DRAWN = {"type": "websocket.receive", "text": "drawn"}  # the page's answer to an update it has drawn
 
 
 def test_a_chart_follows_the_whole_training_through_its_socket_and_its_panels_follow(runs_dir):
@@ -142,6 +140,43 @@ def test_a_chart_follows_the_whole_training_through_its_socket_and_its_panels_fo
     assert len(last["guesses"]["tiles"]) == 20
     assert last["firstLayer"]["views"][0]["picture"].startswith("data:image/png")
     assert last["weights"]["figure"]["data"][0]["x"] == [0, 1, 2, 3]
+
+
+def test_a_page_that_has_not_drawn_its_update_gets_no_other_and_then_all_it_missed_in_one(runs_dir):
+    app = Starlette(routes=live_feed.routes(""))
+    manager = shared_manager(RunStore())
+    job = manager.submit(TrainConfig(hidden_layers=(32,), epochs=40, train_limit=2_000, batch_size=50, seed=3))
+    assert wait_until(lambda: len(job.log.snapshot()[0]) > 0, timeout=120)
+    path = live_feed.feed_path("", job.run_id)
+    updates = []
+
+    async def talk():
+        inbox = asyncio.Queue()
+        inbox.put_nowait({"type": "websocket.connect"})
+
+        async def send(message):
+            if message["type"] == "websocket.send":
+                updates.append(json.loads(message["text"]))
+
+        scope = {**SCOPE, "type": "websocket", "path": path, "raw_path": path.encode(), "subprotocols": []}
+        server = asyncio.create_task(app({**scope, "query_string": b"batches=0&epochs=0"}, inbox.get, send))
+        await asyncio.sleep(6 * live_feed.PERIOD_SECONDS)  # a page stopped in a debugger: it answers nothing
+        waiting, trained = len(updates), len(job.log.snapshot()[0])
+        inbox.put_nowait(DRAWN)  # it goes on, and answers the update it had
+        await asyncio.sleep(2 * live_feed.PERIOD_SECONDS)
+        inbox.put_nowait({"type": "websocket.disconnect", "code": 1001})
+        await asyncio.wait_for(server, timeout=10)
+        return waiting, trained
+
+    try:
+        waiting, trained = in_a_thread(talk())
+        assert waiting == 1 < len(updates)  # nothing more until it answered
+        caught_up = updates[1]
+        assert caught_up["from"] == updates[0]["to"] and "figure" not in caught_up
+        assert caught_up["to"][0] >= trained > updates[0]["to"][0]  # all it missed, in one update
+    finally:
+        manager.stop(job.run_id)
+        assert job.wait(60)
 
 
 def test_the_panels_view_moves_on_with_the_epochs(runs_dir):

@@ -33,4 +33,6 @@ def run() -> None:
 if __name__ == "__main__":  # a session's run of the script
     run()
 else:  # imported by the server (streamlit run, or uvicorn app:app)
-    app = st.App(__file__, routes=live_feed.routes(st.get_option("server.baseUrlPath")))
+    cors = st.get_option("server.enableCORS")
+    allowed = frozenset(st.get_option("server.corsAllowedOrigins")) if cors else None
+    app = st.App(__file__, routes=live_feed.routes(st.get_option("server.baseUrlPath"), allowed))

@@ -13,8 +13,9 @@ each update once it has drawn it (any message), and the next waits for that answ
 run's final status, and the server closes the socket (code 1000). The page is run again only when the
 status changes (the run ended). A socket, not a fetch twice a second: each request cost the server and the
 browser more (HTTP, Streamlit's middleware, the browser's network service) than the update it carried.
-The socket closes with code 4400 for a request that is not a run id and two counts, 4404 for a run this
-server is not training, 4503 when training is not set up on this server.
+The socket closes with code 4400 for a request that is not a run id and two counts, 4403 for one from
+another site's page (its Origin neither this server nor one Streamlit's server.corsAllowedOrigins lists),
+4404 for a run this server is not training, 4503 when training is not set up on this server.
 
 When the mark differs from theirs, the panels inside the network fetch their new view (core.inside_view,
 at the run's latest epoch), once per epoch:
@@ -35,6 +36,7 @@ import contextlib
 import json
 import math
 import re
+from urllib.parse import urlparse
 
 from core import inside_view, snapshots
 from core.execution import ExecutionSetupError
@@ -49,7 +51,7 @@ PANELS_PATH = "/api/runs/{run_id}/inside"
 NOT_TRAINING = {"error": "this server is not training that run"}
 _COUNT = re.compile(r"\d{1,9}")  # a count of records; anything else is refused
 PERIOD_SECONDS = 0.4  # a chart's updates: at least twice a second, with room to spare
-CLOSE_REFUSED, CLOSE_NOT_TRAINING, CLOSE_NOT_SET_UP = 4400, 4404, 4503  # the page does not retry these
+CLOSE_REFUSED, CLOSE_FOREIGN, CLOSE_NOT_TRAINING, CLOSE_NOT_SET_UP = 4400, 4403, 4404, 4503  # not retried
 
 
 def feed_path(base_url: str, run_id: str | None = None, path: str = PATH) -> str:
@@ -143,8 +145,16 @@ async def follow_run(websocket, manager: JobManager, run_id: str, held: Cursor) 
         listener.cancel()
 
 
-def routes(base_url: str) -> list:
-    """The feed as Starlette routes, for st.App(routes=...)."""
+def from_this_site(origin: str | None, host: str | None, allowed_origins: frozenset[str] | None) -> bool:
+    """Whether a socket opened with this Origin header (None: not from a browser's page) may follow a run: from
+    a page of this server, or of an origin in `allowed_origins` (None: any). A browser lets any site's page
+    open a socket to any server, with its cookies; only the Origin says whose page it is."""
+    return origin is None or allowed_origins is None or urlparse(origin).netloc == host or origin in allowed_origins
+
+
+def routes(base_url: str, allowed_origins: frozenset[str] | None = frozenset()) -> list:
+    """The feed as Starlette routes, for st.App(routes=...). `allowed_origins`: other sites whose pages may
+    open the chart's socket (None: any; Streamlit's server.enableCORS off)."""
     from starlette.responses import Response
     from starlette.routing import Route, WebSocketRoute
 
@@ -153,6 +163,9 @@ def routes(base_url: str) -> list:
 
     async def feed(websocket) -> None:
         await websocket.accept()  # then closed with a code and a reason the browser can read, if refused
+        if not from_this_site(websocket.headers.get("origin"), websocket.headers.get("host"), allowed_origins):
+            await websocket.close(CLOSE_FOREIGN, "not from this app's pages")
+            return
         run_id = websocket.path_params["run_id"]
         counts = [websocket.query_params.get(name, "0") for name in ("batches", "epochs")]
         if not is_run_id(run_id) or not all(_COUNT.fullmatch(count) for count in counts):

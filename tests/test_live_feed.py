@@ -63,7 +63,7 @@ def get(app, path: str, query: str = "", method: str = "GET") -> tuple[int, dict
     return start["status"], headers, json.loads(body) if is_json else None
 
 
-def listen(app, path: str, query: str = "", leave_when=None) -> tuple[list[dict], dict | None]:
+def listen(app, path: str, query: str = "", leave_when=None, headers=()) -> tuple[list[dict], dict | None]:
     """Open the WebSocket at `path?query` as uvicorn hands it to the app, and read what the server sends, each
     update answered as the page does once it has drawn it, until the server closes the socket or until
     `leave_when(messages so far)` (then the browser leaves). Returns the messages (JSON) and the server's close
@@ -85,6 +85,7 @@ def listen(app, path: str, query: str = "", leave_when=None) -> tuple[list[dict]
                 closed = message
 
         scope = {**SCOPE, "type": "websocket", "path": path, "raw_path": path.encode(), "subprotocols": []}
+        scope["headers"] = [(name.encode(), value.encode()) for name, value in headers]
         await asyncio.wait_for(app({**scope, "query_string": query.encode()}, inbox.get, send), timeout=240)
 
     in_a_thread(talk())
@@ -202,6 +203,7 @@ def test_the_panels_view_moves_on_with_the_epochs(runs_dir):
 
 def test_it_refuses_what_is_not_a_run_and_two_counts_and_says_when_it_trains_no_such_run(runs_dir):
     app = Starlette(routes=live_feed.routes("/class/"))  # under Streamlit's server.baseUrlPath
+    allowing_school = Starlette(routes=live_feed.routes("/class/", frozenset({"https://school.example"})))
     unknown = live_feed.feed_path("/class/", "20260101-000000-abcdef")
     assert unknown == "/class/api/runs/20260101-000000-abcdef/live"
     for path, query in [
@@ -218,6 +220,18 @@ def test_it_refuses_what_is_not_a_run_and_two_counts_and_says_when_it_trains_no_
         assert "not a run id" in closed["reason"]
     messages, closed = listen(app, unknown, "batches=0&epochs=0")
     assert messages == [] and closed["code"] == 4404 and "not training that run" in closed["reason"]
+    # Another site's page may open a socket to this server from a visitor's browser: refused (4403); this
+    # server's own pages and the origins Streamlit's settings allow are let through (4404: no such run).
+    for origin, code in [
+        ("http://evil.example", 4403),
+        ("http://127.0.0.1:8501", 4404),
+        ("https://school.example", 4404),
+    ]:
+        sent = [("host", "127.0.0.1:8501"), ("origin", origin)]
+        assert listen(allowing_school, unknown, headers=sent)[1]["code"] == code, origin
+    anyone = Starlette(routes=live_feed.routes("/class/", allowed_origins=None))  # server.enableCORS off
+    from_evil = [("host", "127.0.0.1:8501"), ("origin", "http://evil.example")]
+    assert listen(anyone, unknown, headers=from_evil)[1]["code"] == 4404
     assert get(app, unknown)[0] == 404  # a plain request: no such route (only the socket)
 
     assert live_feed.panels_path("/class/", "20260101-000000-abcdef") == "/class/api/runs/20260101-000000-abcdef/inside"

@@ -142,7 +142,7 @@ function follow(panel, feed) {
       panel.fetching = false;
     }
   };
-  if (!panel.listener) {
+  if (feed && !panel.listener) {
     panel.listener = (event) => panel.refresh(event.detail);
     document.addEventListener("mnist-snapshots", panel.listener);
   }

@@ -7,8 +7,9 @@ route the live curves fetch their updates from (core/live_feed.py). Each session
 import streamlit as st
 
 from core import live_feed
-from pages._components import identity_sidebar, recognise_browser, training_status_sidebar
-from pages._streamlit_internals import route_every_page_through_app
+from pages.ui.identity import identity_sidebar, recognise_browser
+from pages.ui.streamlit_internals import route_every_page_through_app
+from pages.ui.training_status import training_status_sidebar
 
 
 def run() -> None:

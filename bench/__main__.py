@@ -26,8 +26,8 @@ from bench import (
 )
 from bench.timing import durations_of_records, median_or_none
 from core.config import TrainConfig
-from core.jobs import JobManager
-from core.store import RunStore
+from core.engine.jobs import JobManager
+from core.runs.store import RunStore
 
 
 def machine() -> str:
@@ -51,7 +51,7 @@ def default_training(runs_dir: Path, config: TrainConfig | None = None) -> dict:
     return {
         "run_id": job.run_id,
         **job.metrics.to_dict(),
-        "median_epoch_s": median_or_none(durations_of_records(job.log.snapshot()[1])),
+        "median_epoch_s": median_or_none(durations_of_records(job.log.records()[1])),
     }
 
 

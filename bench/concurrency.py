@@ -2,7 +2,7 @@
 
 What MNIST_MAX_CONCURRENT buys a class on this machine: the total time for four trainings (how long the
 last person in the queue waits for their result) and the time of each epoch (how fast every person sees
-their own curves move). With two at once, each worker gets half the cores (core.execution), as the app
+their own curves move). With two at once, each worker gets half the cores (core.engine.execution), as the app
 gives them. Same configs and seeds both ways, in one run; with --repeats, the two ways alternate.
 
     python -m bench.concurrency [--trainings 4] [--epochs 4] [--repeats 1]
@@ -19,9 +19,9 @@ from pathlib import Path
 
 from bench.timing import durations_of_records
 from core.config import TrainConfig
-from core.jobs import JobManager
-from core.store import RunStore
-from core.throughput import available_cores
+from core.engine.jobs import JobManager
+from core.runs.store import RunStore
+from core.training.machine import available_cores
 
 # Big enough that an epoch (about a second on two cores) is not lost in the worker's start-up (a few seconds).
 CONFIG = TrainConfig(hidden_layers=(512, 512), train_limit=20_000, patience=0, seed=0)
@@ -40,7 +40,7 @@ def trainings_at_once(config: TrainConfig, trainings: int, at_once: int, runs_di
         raise RuntimeError(f"a training failed: {failed[0]}")
     return {
         "total_s": total,
-        "epoch_s": [d for job in jobs for d in durations_of_records(job.log.snapshot()[1])],
+        "epoch_s": [d for job in jobs for d in durations_of_records(job.log.records()[1])],
         "train_s": [job.metrics.train_seconds for job in jobs],
         "threads": jobs[0].threads,
     }

@@ -16,7 +16,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.drawing import preprocess_drawing
+from core.drawings.preprocessing import preprocess_drawing
 
 CANVAS = 280
 
@@ -108,7 +108,7 @@ def drawn_digits(per_digit: int = 50, seed: int = 0) -> tuple[np.ndarray, np.nda
 
 
 def accuracy(model_path: str, per_digit: int = 50) -> float:
-    from core.inference import Classifier
+    from core.drawings.inference import Classifier
 
     images, labels = drawn_digits(per_digit)
     return float((Classifier.load(model_path).predict(images).argmax(axis=1) == labels).mean())

@@ -14,9 +14,9 @@ import tempfile
 
 from bench.timing import durations_of_records
 from core.config import TrainConfig
-from core.hardware import fast_mode_support
-from core.jobs import JobManager
-from core.store import RunStore
+from core.engine.jobs import JobManager
+from core.runs.store import RunStore
+from core.training.machine import fast_mode_support
 
 
 def train(config: TrainConfig, runs_dir: str) -> tuple[list[float], float]:
@@ -24,7 +24,7 @@ def train(config: TrainConfig, runs_dir: str) -> tuple[list[float], float]:
     job.wait()
     if job.error:
         raise RuntimeError(job.error)
-    return durations_of_records(job.log.snapshot()[1]), job.metrics.test_accuracy
+    return durations_of_records(job.log.records()[1]), job.metrics.test_accuracy
 
 
 def measure(repeats: int = 2, epochs: int = 4) -> dict:

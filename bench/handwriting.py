@@ -25,13 +25,13 @@ import numpy as np
 
 from bench.drawn_digits import _ellipse, render
 from core.config import TrainConfig
-from core.drawing import preprocess_drawing
-from core.drawing_set import DrawingSet
-from core.drawings_record import DrawingsRecord
-from core.inference import Classifier
-from core.jobs import JobManager
-from core.store import RunStore
-from core.teaching import fine_tune_config
+from core.drawings.folder import DrawingSet
+from core.drawings.inference import Classifier
+from core.drawings.preprocessing import preprocess_drawing
+from core.engine.jobs import JobManager
+from core.runs.drawings_record import DrawingsRecord
+from core.runs.store import RunStore
+from core.training.teaching import fine_tune_config
 
 TEACH_PER_DIGIT = 12  # the app keeps every fifth of each digit out: 10 of each teach
 TEST_PER_DIGIT = 20

@@ -1,7 +1,7 @@
 """How long does one drawing take, from canvas pixels to probabilities?
 
 Three ways over the same drawings, interleaved call by call: the Draw page's
-numpy forward pass (core.inference), the Keras model called directly as a
+numpy forward pass (core.drawings.inference), the Keras model called directly as a
 traced function (what the page did before it dropped TensorFlow), and
 `model.predict`. Each includes the MNIST-style preprocessing; prints p50 and
 p95 of each in milliseconds.
@@ -18,9 +18,9 @@ import time
 import numpy as np
 from PIL import Image
 
-from core.data import bundled_mnist
-from core.drawing import preprocess_drawing
-from core.inference import Classifier
+from core.drawings.inference import Classifier
+from core.drawings.preprocessing import preprocess_drawing
+from core.training.data import bundled_mnist
 
 
 def canvases(count: int, size: int = 280) -> list[np.ndarray]:
@@ -42,7 +42,7 @@ def canvases(count: int, size: int = 280) -> list[np.ndarray]:
 def default_model(folder: str):
     """A default-architecture model (512-512): its speed does not depend on how well it was trained."""
     from core.config import TrainConfig
-    from core.model import build_model
+    from core.training.model import build_model
 
     path = f"{folder}/model.keras"
     build_model(TrainConfig()).save(path)

@@ -7,7 +7,7 @@ the same shapes and batch size (float32, every core): that is the floor. The
 engine's median epoch (the app's worker, as a learner runs it, first epoch
 left out) is then compared with it, and so is plain `model.fit` with Keras's
 own weight updates, at the engine's steps per call (the engine before it had
-TensorFlow's fused update kernels: core.fused_updates) and at one step per
+TensorFlow's fused update kernels: core.training.fused_updates) and at one step per
 call (Keras's default), each in a fresh process, interleaved, so the machine's
 drift hits all alike. Also reports how often the page hears of a batch, and
 how long Stop takes to end training.
@@ -30,8 +30,8 @@ import numpy as np
 
 from bench.timing import durations_of_records
 from core.config import TrainConfig, training_images
-from core.jobs import JobManager
-from core.store import RunStore
+from core.engine.jobs import JobManager
+from core.runs.store import RunStore
 
 
 def layer_sizes(config: TrainConfig) -> list[int]:
@@ -70,25 +70,25 @@ def engine_run(config: TrainConfig, runs_dir: str) -> dict:
     """Epoch times and batch updates per second of the app's engine, polled as the page does."""
     job = JobManager(RunStore(runs_dir)).submit(config)
     while not job.wait(0.2):  # the page's fragment polls, reading what arrived
-        job.log.snapshot()
+        job.log.records()
     if job.error:
         raise RuntimeError(job.error)
-    epochs = job.log.snapshot()[1]
+    epochs = job.log.records()[1]
     seconds = epochs[-1]["seconds"] - epochs[0]["seconds"] if len(epochs) > 1 else None
-    updates = sum(1 for record in job.log.snapshot()[0] if record["epoch"] > 1)
+    updates = sum(1 for record in job.log.records()[0] if record["epoch"] > 1)
     return {"epochs": durations_of_records(epochs), "updates_per_s": updates / seconds if seconds else None}
 
 
 def stop_seconds(config: TrainConfig, runs_dir: str) -> float:
     """From Stop to the worker's last batch: how long a learner waits for training to halt."""
     job = JobManager(RunStore(runs_dir)).submit(config.replace(epochs=50))
-    while len(job.log.snapshot()[0]) < 5 and not job.done:
+    while len(job.log.records()[0]) < 5 and not job.done:
         time.sleep(0.02)
     asked = time.perf_counter()
     job.stop()
-    last, count = asked, len(job.log.snapshot()[0])
+    last, count = asked, len(job.log.records()[0])
     while not job.wait(0.005):
-        now = len(job.log.snapshot()[0])
+        now = len(job.log.records()[0])
         if now != count:
             last, count = time.perf_counter(), now
     return last - asked

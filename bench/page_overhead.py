@@ -41,7 +41,7 @@ from pathlib import Path
 from bench.timing import durations_of_records
 from bench.training_overhead import engine_epoch_times
 from core.config import TrainConfig
-from core.run_states import ACTIVE_STATUSES
+from core.runs.states import ACTIVE_STATUSES
 from tests.browser import Server, launch_chromium, set_number, wait_idle
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -102,7 +102,7 @@ def own_processes() -> list[tuple[int, str, float]]:
     for pid in own - {os.getpid()}:
         args, _, seconds = stats[pid]
         line = b" ".join(args).decode(errors="replace")
-        if "core.worker" in line:
+        if "core.training.worker" in line:
             role = "worker"
         elif "streamlit" in line:
             role = "server"

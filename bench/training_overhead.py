@@ -18,9 +18,9 @@ import tempfile
 
 from bench.timing import durations_of_records, epoch_clock, epoch_durations
 from core.config import TrainConfig
-from core.data import bundled_mnist, split_mnist
-from core.jobs import JobManager
-from core.store import RunStore
+from core.engine.jobs import JobManager
+from core.runs.store import RunStore
+from core.training.data import bundled_mnist, split_mnist
 
 POLLS_PER_SECOND = 5
 
@@ -31,8 +31,8 @@ def plain_epoch_times(
     """Epoch times of `model.fit` alone; steps per call and weight updates as the engine's unless given."""
     import keras
 
-    from core.model import build_model
-    from core.throughput import steps_per_execution as engine_choice
+    from core.training.machine import steps_per_execution as engine_choice
+    from core.training.model import build_model
 
     data = split_mnist(bundled_mnist(), validation_size=config.validation_size, train_limit=config.train_limit)
     clock = epoch_clock()
@@ -55,12 +55,12 @@ def engine_epoch_times(config: TrainConfig, runs_dir: str) -> tuple[list[float],
     job = JobManager(RunStore(runs_dir)).submit(config)
     polls = 0
     while not job.wait(1 / POLLS_PER_SECOND):  # the page's fragment: snapshot + progress
-        job.log.snapshot()
+        job.log.records()
         job.progress()
         polls += 1
     if job.error:
         raise RuntimeError(job.error)
-    return durations_of_records(job.log.snapshot()[1]), polls / max(job.progress().elapsed, 1e-9)
+    return durations_of_records(job.log.records()[1]), polls / max(job.progress().elapsed, 1e-9)
 
 
 def measure(repeats: int = 3, epochs: int = 4) -> dict:

@@ -17,15 +17,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.config import ConfigError, TrainConfig, add_arguments, config_from_args
-from core.drawing_set import DrawingSet, DrawingSetError, default_drawings_dir
-from core.drawings_record import DrawingsRecord
-from core.jobs import JobManager
-from core.model import count_parameters, describe_layers
-from core.progress import Progress, format_duration
-from core.run_states import FINISHED_WITH_RESULTS, stop_reason_text
-from core.store import RunStore, StoreError, is_run_id
-from core.teaching import (
+from core.config import ConfigError, TrainConfig, add_arguments, config_from_args, count_parameters, is_run_id
+from core.drawings.folder import DrawingSet, DrawingSetError, default_drawings_dir
+from core.drawings.inference import Classifier, ModelLoadError
+from core.engine.jobs import JobManager
+from core.engine.progress import Progress, format_duration
+from core.runs.drawings_record import DrawingsRecord
+from core.runs.states import FINISHED_WITH_RESULTS, stop_reason_text
+from core.runs.store import RunStore, StoreError
+from core.training.model import describe_layers
+from core.training.teaching import (
     TeachingError,
     fine_tune_config,
     fine_tune_parent,
@@ -80,7 +81,7 @@ def progress_bar(progress: Progress, width: int = 30) -> str:
 
 def print_epochs(job, reported: int, live: bool) -> int:
     """Print the epochs finished since `reported` (one line each); returns how many are printed now."""
-    _, epochs = job.log.snapshot()
+    _, epochs = job.log.records()
     for record in epochs[reported:]:
         line = (
             f"epoch {record['epoch']}: loss {record['loss']:.4f} acc {record['accuracy']:.4f} "
@@ -133,8 +134,6 @@ def drawings_to_use(args: argparse.Namespace, config: TrainConfig, store: RunSto
 
 def report_drawings(store: RunStore, run_id: str) -> None:
     """With your drawings: the score on those it did not train on, and how far MNIST's test accuracy moved."""
-    from core.inference import Classifier, ModelLoadError
-
     run = store.info(run_id)
     record = store.load_drawings_record(run_id)
     try:

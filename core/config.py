@@ -14,14 +14,22 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 MAX_LAYERS = 6
 MAX_UNITS = 4096
-TOTAL_TRAIN_IMAGES = 60_000  # MNIST's training file: training and validation images together
+MAX_EPOCHS = 200
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # where the app runs from: data/, runs/, `python -m core...`
+IMAGE_SIZE = 28  # MNIST digits are 28x28 pixels
+INPUT_UNITS = IMAGE_SIZE * IMAGE_SIZE  # the network's input: the image flattened
+NUM_CLASSES = 10
+TRAIN_IMAGES = 60_000  # MNIST's training file: training and validation images together
+TEST_IMAGES = 10_000
 
 
 class ConfigError(ValueError):
@@ -103,7 +111,7 @@ class Setting:
                 raise ConfigError(self.name, f"{rule} (got {value!r}).")
 
     def _in_range(self, value, config: TrainConfig) -> bool:
-        if not (_is_int(value) if self.kind == "int" else _is_number(value)):
+        if not (is_int(value) if self.kind == "int" else is_finite(value)):
             return False
         high = self.upper(config)
         above = value > self.low if self.low_open else value >= self.low
@@ -111,12 +119,53 @@ class Setting:
         return above and below
 
 
-def _is_int(value) -> bool:
+def count_parameters(config: TrainConfig) -> int:
+    """The network's trainable parameters: each Dense layer's kernel and bias (669,706 for the defaults)."""
+    sizes = (INPUT_UNITS, *config.hidden_layers, NUM_CLASSES)
+    return sum(inputs * units + units for inputs, units in zip(sizes, sizes[1:]))
+
+
+# --- what a value from a person, a file or the wire may be ------------------------------------------
+# JSON and Python both count True as 1: every check of a number read from outside goes through these.
+
+
+def is_int(value) -> bool:
+    """A whole number, not a bool."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
+def is_real(value) -> bool:
+    """A number, not a bool; NaN included (a diverged training's loss is NaN: a result, not damage)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_finite(value) -> bool:
+    """A number, not a bool, neither NaN nor infinite."""
+    return is_real(value) and math.isfinite(value)
+
+
+def nan_or(check: Callable[[object], bool]) -> Callable[[object], bool]:
+    """`check`, or NaN."""
+    return lambda value: is_real(value) and (math.isnan(value) or check(value))
+
+
+def optional(check: Callable[[object], bool]) -> Callable[[object], bool]:
+    """`check`, or None."""
+    return lambda value: value is None or check(value)
+
+
+# The identifiers the app hands out, matched whole and in ASCII only (`\d` takes any script's digits, `$` a
+# trailing newline): a run's folder name ("20261203-091500-1a2b3c") and a SHA-256 (an owner, a drawing's content).
+_RUN_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def is_run_id(value) -> bool:
+    return isinstance(value, str) and _RUN_ID.fullmatch(value) is not None
+
+
+def is_sha256(value) -> bool:
+    return isinstance(value, str) and _SHA256.fullmatch(value) is not None
 
 
 def _check_layers(layers) -> None:
@@ -124,7 +173,7 @@ def _check_layers(layers) -> None:
         count = len(layers) if isinstance(layers, (tuple, list)) else layers
         raise ConfigError("hidden_layers", f"Use 1 to {MAX_LAYERS} hidden layers (got {count!r}).")
     for i, units in enumerate(layers, start=1):
-        if not _is_int(units) or not 1 <= units <= MAX_UNITS:
+        if not is_int(units) or not 1 <= units <= MAX_UNITS:
             raise ConfigError("hidden_layers", f"Hidden layer {i} needs 1 to {MAX_UNITS:,} units (got {units!r}).")
 
 
@@ -206,7 +255,7 @@ SETTINGS: tuple[Setting, ...] = (
         20,
         "int",
         low=1,
-        high=200,
+        high=MAX_EPOCHS,
         step=1,
         flag="--epochs",
     ),
@@ -293,7 +342,7 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "int",
         low=100,
-        high=lambda c: TOTAL_TRAIN_IMAGES - c.validation_size,
+        high=lambda c: TRAIN_IMAGES - c.validation_size,
         step=1000,
         flag="--train-limit",
         section="Data",
@@ -386,7 +435,7 @@ DEFAULTS = TrainConfig()
 
 def training_images(config: TrainConfig) -> int:
     """How many images one epoch trains on."""
-    available = TOTAL_TRAIN_IMAGES - config.validation_size
+    available = TRAIN_IMAGES - config.validation_size
     return available if config.train_limit is None else min(config.train_limit, available)
 
 
@@ -459,7 +508,7 @@ def settings_markdown() -> str:
         elif s.kind == "switch":
             allowed = "on or off"
         else:
-            high = f"{TOTAL_TRAIN_IMAGES:,} - validation images" if callable(s.high) else None
+            high = f"{TRAIN_IMAGES:,} - validation images" if callable(s.high) else None
             allowed = s.range_text(DEFAULTS) if high is None else f"a whole number from {s.low:,} to {high}"
         rows.append(f"| {s.label} | `{s.flag}` | {_shown_default(s)} | {allowed} |")
     return "\n".join(rows)

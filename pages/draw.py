@@ -7,27 +7,22 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from core import pictures
-from core.data import bundled_mnist, to_float
-from core.drawing import EmptyDrawing, preprocess_drawing
-from core.drawing_set import DrawingSetError
-from core.hidden_map import MAP_DIGITS, NEIGHBOURS, HiddenMap
-from core.inference import Classifier, ModelLoadError, Prediction
-from core.store import is_run_id
-from pages._components import drawing_set, run_store, usable_runs
-from pages._drawing_panel import drawing_panel, neurons_picture, picked_label, seen_picture
+from core.config import is_run_id
+from core.drawings.folder import DrawingSetError
+from core.drawings.hidden_map import MAP_DIGITS, NEIGHBOURS, HiddenMap
+from core.drawings.inference import Classifier, ModelLoadError, Prediction
+from core.drawings.preprocessing import EmptyDrawing, preprocess_drawing
+from core.training.data import bundled_mnist, to_float
+from core.views import pictures
+from pages.components.drawing_panel import drawing_panel, neurons_picture, picked_label, seen_picture
+from pages.ui.store import cached_classifier, run_store, usable_runs
+from pages.ui.your_drawings import drawing_set
 
 CANVAS_PIXELS = 280
 # A digit drawn about 200 px tall is scaled by 20/200 into MNIST's 20 px box: a 20 px brush
 # becomes a 2 px stroke, as thick as MNIST's pen.
 BRUSH_PIXELS = 20
 MAP_PIXELS = 340  # drawn for about this many screen pixels (twice as many in the picture); it fills its column
-
-
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def load_classifier(path: str, modified: float) -> Classifier:
-    """One loaded model per file version, shared by every session (read-only numpy arrays)."""
-    return Classifier.load(path)
 
 
 @dataclass(frozen=True)
@@ -44,7 +39,7 @@ class ModelMap:
 def load_map(path: str, modified: float) -> ModelMap:
     test = bundled_mnist()
     hidden_map = HiddenMap.fit(
-        load_classifier(path, modified), to_float(test["x_test"][:MAP_DIGITS]), test["y_test"][:MAP_DIGITS]
+        cached_classifier(path, modified), to_float(test["x_test"][:MAP_DIGITS]), test["y_test"][:MAP_DIGITS]
     )
     picture = pictures.map_picture(hidden_map.points, hidden_map.labels, size=MAP_PIXELS)
     return ModelMap(hidden_map, picture, pictures.data_uri(picture.background))
@@ -191,7 +186,7 @@ try:
     if model_path is None:
         raise ModelLoadError("Its model file is gone (the run was deleted).")
     modified = model_path.stat().st_mtime
-    classifier = load_classifier(str(model_path), modified)
+    classifier = cached_classifier(str(model_path), modified)
     the_map = load_map(str(model_path), modified)
 except (ModelLoadError, OSError) as error:
     st.error(

@@ -3,18 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from core.drawing_set import DrawingScan, DrawingSetError
-from core.run_states import FINISHED_WITH_RESULTS, IMPORTED
-from core.teaching import mnist_baseline, trained_drawings
-from pages._components import (
-    drawing_score,
-    drawing_set,
-    fine_tune_button,
-    run_store,
-    scan_drawings,
-    upscale,
-    usable_runs,
-)
+from core.drawings.folder import DrawingScan, DrawingSetError
+from core.runs.states import FINISHED_WITH_RESULTS, IMPORTED
+from core.training.teaching import mnist_baseline, trained_drawings
+from pages.ui.results import upscale
+from pages.ui.store import run_store, usable_runs
+from pages.ui.your_drawings import drawing_score, drawing_set, fine_tune_button, scan_drawings
 
 GALLERY_COLUMNS = 8
 

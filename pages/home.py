@@ -3,9 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from core.classroom import class_leaderboard
-from core.store import StoreError, best_run
-from pages._components import current_person, run_store, usable_runs
+from core.runs.classroom import class_leaderboard
+from core.runs.store import StoreError, best_run
+from pages.ui.identity import current_person
+from pages.ui.store import run_store, usable_runs
 
 
 def class_view(runs: list) -> None:

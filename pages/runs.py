@@ -3,28 +3,19 @@
 import pandas as pd
 import streamlit as st
 
-from core import figures
 from core.config import describe_setting, differing_settings
-from core.importing import ModelImportError, import_model, max_upload_bytes
-from core.progress import format_duration
-from core.run_states import ACTIVE_STATUSES, DAMAGED
-from core.store import StoreError
-from pages._components import (
-    current_person,
-    drawing_score,
-    fine_tune_button,
-    job_manager,
-    may_change_run,
-    owner_label,
-    refusal_text,
-    run_results,
-    run_store,
-    scan_drawings,
-    status_badge,
-    taught_results,
-    training_charts,
-)
-from pages._inside_network import inside_network
+from core.engine.importing import import_model
+from core.engine.progress import format_duration
+from core.keras_file.errors import ModelImportError
+from core.keras_file.reading import max_upload_bytes
+from core.runs.states import ACTIVE_STATUSES, DAMAGED
+from core.runs.store import StoreError
+from core.views import charts
+from pages.components.inside_network import inside_network
+from pages.ui.identity import current_person, may_change_run, owner_label, refusal_text
+from pages.ui.results import run_results, status_badge, training_charts
+from pages.ui.store import job_manager, run_store
+from pages.ui.your_drawings import drawing_score, fine_tune_button, scan_drawings, taught_results
 
 store, manager = run_store(), job_manager()
 person = current_person()
@@ -183,8 +174,8 @@ def comparison(runs: list) -> None:
     ]
     histories = {text: store.load_history(run.run_id) for text, run in zip(legends, picked)}
     left, right = st.columns(2)
-    left.plotly_chart(figures.run_comparison(histories, "accuracy"), key="compare-accuracy")
-    right.plotly_chart(figures.run_comparison(histories, "loss"), key="compare-loss")
+    left.plotly_chart(charts.run_comparison(histories, "accuracy"), key="compare-accuracy")
+    right.plotly_chart(charts.run_comparison(histories, "loss"), key="compare-loss")
 
 
 def run_details(runs: list) -> None:
@@ -196,7 +187,7 @@ def run_details(runs: list) -> None:
     if run.metrics:
         taught_results(run, runs, key="detail")
         run_results(run.run_id, run.metrics, run.stop_reason, key="detail")
-    st.fragment(inside_network)(run.run_id, run.config, live=False, key="detail")
+    st.fragment(inside_network)(run.run_id, run.config, key="detail")
     with st.expander("Full configuration"):
         st.json(run.config.to_dict())
     history = pd.DataFrame(store.load_history(run.run_id))

@@ -3,32 +3,20 @@
 import pandas as pd
 import streamlit as st
 
-from core.config import DEFAULTS, MAX_LAYERS, SETTING, SETTINGS, ConfigError, Setting, TrainConfig
-from core.hardware import describe_fast_mode
-from core.isolated import run_isolated
-from core.model import count_parameters, describe_layers
-from core.run_states import ACTIVE_STATUSES, FAILED, INTERRUPTED, QUEUED
-from core.store import StoreError
-from core.teaching import split_for_training
-from pages._components import (
-    current_person,
-    fine_tune_button,
-    job_manager,
-    may_change_run,
-    owner_label,
-    refusal_text,
-    run_results,
-    run_store,
-    scan_drawings,
-    status_badge,
-    taught_results,
-    train_page_run_id,
-    training_charts,
-    upscale,
-    usable_runs,
-)
-from pages._inside_network import inside_network
-from pages._live_chart import live_training_curves
+from core.config import DEFAULTS, MAX_LAYERS, SETTING, SETTINGS, ConfigError, Setting, TrainConfig, count_parameters
+from core.runs.states import ACTIVE_STATUSES, FAILED, INTERRUPTED, QUEUED
+from core.runs.store import StoreError
+from core.training.isolated import run_isolated
+from core.training.machine import describe_fast_mode
+from core.training.model import describe_layers
+from core.training.teaching import split_for_training
+from pages.components.inside_network import inside_network
+from pages.components.live_run import live_run as live_run_component
+from pages.ui.identity import current_person, may_change_run, owner_label, refusal_text
+from pages.ui.results import run_results, status_badge, training_charts, upscale
+from pages.ui.store import job_manager, run_store, usable_runs
+from pages.ui.training_status import train_page_run_id
+from pages.ui.your_drawings import fine_tune_button, scan_drawings, taught_results
 
 SECTIONS = {"Network": 2, "Learning": 3, "Data": 2}  # form sections and their columns
 QUEUE_POLL_SECONDS = 1.0
@@ -113,8 +101,8 @@ def drawings_to_include(slot) -> bool:
 @st.cache_data(max_entries=8, show_spinner=False)
 def cached_augmented_strip(seed: int):
     """Cached per seed: the same examples on every rerun of the form. Made by Keras's own layers, in a child
-    process (a few seconds, once per seed), so this server never imports TensorFlow (core.isolated)."""
-    return run_isolated("core.augmentation_preview", "augmented_strip", count=6, variants=3, seed=seed)
+    process (a few seconds, once per seed), so this server never imports TensorFlow (core.training.isolated)."""
+    return run_isolated("core.training.augmentation_preview", "augmented_strip", count=6, variants=3, seed=seed)
 
 
 def augmented_examples(seed: int) -> None:
@@ -153,8 +141,8 @@ def model_summary(config: TrainConfig) -> None:
 def live_run(job) -> None:
     """A run that is queued or training: what stays the same while it trains, drawn once, and what moves.
 
-    The curves and the progress follow the live feed by themselves (pages/_live_chart.py), so their fragment
-    is run again only when the run's status changes: the browser renders each rerun again, on cores that may
+    The progress, the curves and the panels inside the network follow the live feed by themselves
+    (pages/components/live_run), so their fragment is run again only when the run's status changes: the browser renders each rerun again, on cores that may
     be training. While the run waits in the queue the fragment polls, for its place in the queue.
     """
     st.markdown(f"#### Run `{job.run_id}` {status_badge(job.status)}")
@@ -163,12 +151,11 @@ def live_run(job) -> None:
     stop_button(job)
     poll = QUEUE_POLL_SECONDS if job.status == QUEUED else None
     st.fragment(live_training, run_every=poll)(job.run_id, job.status)
-    inside_network(job.run_id, job.config, live=True, key="live")  # follows the epochs by itself
 
 
 def live_training(run_id: str, status: str) -> None:
-    """Progress (or the queue) and the curves of a run shown as `status`; the whole page is drawn again once
-    the run has started or ended."""
+    """Progress (or the queue), the curves and the panels of a run shown as `status`; the whole page is drawn
+    again once the run has started or ended."""
     job = manager.get(run_id)
     if job is None or job.done or job.status != status:
         st.rerun()  # started, or ended: the page again, with the run as it is now
@@ -178,9 +165,9 @@ def live_training(run_id: str, status: str) -> None:
             "you can leave this page and come back.",
             icon=":material/hourglass_empty:",
         )
-    batches, epochs = job.log.snapshot()
+    batches, epochs = job.log.records()
     progress = None if job.status == QUEUED else job.progress()
-    live_training_curves(run_id, batches, epochs, job.config.epochs, job.status, progress)
+    live_run_component(run_id, batches, epochs, job.config, job.status, progress)
 
 
 def whose_run(owner: str | None, owner_name: str) -> None:
@@ -237,7 +224,7 @@ def finished_run(run_id: str) -> None:
             st.switch_page("pages/draw.py", query_params={"run": run_id})
         with tune:
             fine_tune_button(info, key="train")
-    st.fragment(inside_network)(run_id, info.config, live=False, key="train")
+    st.fragment(inside_network)(run_id, info.config, key="train")
 
 
 def interruption(error: str | None) -> str:

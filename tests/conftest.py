@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MNIST_MAX_CONCURRENT", "1")
 
 from core.config import TrainConfig  # noqa: E402
-from core.store import RunStore  # noqa: E402
+from core.runs.store import RunStore  # noqa: E402
 
 
 @pytest.fixture
@@ -60,10 +60,10 @@ def taught(tmp_path_factory):
     fine-tune of the first ("fine_tune"). Tests that change the folder or the store work on a copy."""
     import types
 
-    from core.drawing_set import DrawingSet
-    from core.drawings_record import DrawingsRecord
-    from core.jobs import JobManager
-    from core.teaching import fine_tune_config
+    from core.drawings.folder import DrawingSet
+    from core.engine.jobs import JobManager
+    from core.runs.drawings_record import DrawingsRecord
+    from core.training.teaching import fine_tune_config
 
     root = tmp_path_factory.mktemp("taught")
     drawings = DrawingSet(root / "drawings")

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from core.config import TrainConfig
-from core.drawing_set import DrawingSet
-from core.evaluation import evaluate
-from core.model import build_model, export_model
+from core.drawings.folder import DrawingSet
+from core.training.evaluation import evaluate
+from core.training.model import build_model, export_model
 from tests.conftest import line_canvas
 
 ROOT = Path(__file__).resolve().parent.parent

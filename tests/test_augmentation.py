@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from core.config import ConfigError, TrainConfig
-from core.data import bundled_mnist, to_float
-from core.model import build_model, describe_layers, export_model
+from core.training.data import bundled_mnist, to_float
+from core.training.model import build_model, describe_layers, export_model
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def digits():
 def test_augmentation_changes_images_in_training_only(digits):
     import keras
 
-    from core.model import augmentation_layers
+    from core.training.model import augmentation_layers
 
     keras.utils.set_random_seed(0)
     stack = keras.Sequential(augmentation_layers())
@@ -48,8 +48,8 @@ def test_the_summary_lists_the_augmentation_layers(digits):
 def test_fast_mode_trains_and_saves_a_float32_model(store):
     import keras
 
-    from core.inference import Classifier
-    from core.worker import train_run
+    from core.drawings.inference import Classifier
+    from core.training.worker import train_run
 
     run_id = store.create_run(
         TrainConfig(hidden_layers=(32,), epochs=1, train_limit=1_000, fast_mode=True, augment=True)

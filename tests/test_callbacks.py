@@ -4,10 +4,10 @@ import threading
 
 import numpy as np
 
-from core.callbacks import BestModelCheckpoint, StreamingCallback
 from core.config import TrainConfig
-from core.data import load_mnist, split_mnist
-from core.model import build_model
+from core.training.callbacks import BestModelCheckpoint, StreamingCallback
+from core.training.data import load_mnist, split_mnist
+from core.training.model import build_model
 
 
 class ListSink:

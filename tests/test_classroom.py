@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from core.classroom import (
+from core.config import TrainConfig
+from core.runs.classroom import (
     ClassroomConfigError,
     ClassroomSettings,
     Person,
@@ -15,9 +16,8 @@ from core.classroom import (
     may_change,
     refusal,
 )
-from core.config import TrainConfig
-from core.evaluation import evaluate
-from core.run_states import COMPLETED, DAMAGED, IMPORTED
+from core.runs.states import COMPLETED, DAMAGED, IMPORTED
+from core.training.evaluation import evaluate
 
 TOKEN_A = "tokenA_" + "a" * 25
 TOKEN_B = "tokenB_" + "b" * 25

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.classroom import browser_owner
+from core.runs.classroom import browser_owner
 from tests.test_classroom import TOKEN_A, TOKEN_B, finished_run
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

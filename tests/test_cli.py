@@ -37,7 +37,7 @@ def test_cli_bad_flags_exit_nonzero_with_the_same_message(tmp_path):
 
 def test_cli_run_from_another_folder_trains_into_its_relative_runs_dir_and_clears_leftovers(tmp_path):
     from core.config import TrainConfig
-    from core.store import RunStore
+    from core.runs.store import RunStore
 
     store = RunStore(tmp_path / "myruns")
     crashed = store.create_run(TrainConfig())

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from core.config import TrainConfig
-from core.execution import SCHEDULER_ENV, ExecutionSetupError, LocalBackend, backend_from_environment
-from core.inference import Classifier
-from core.jobs import JobManager
-from core.run_states import COMPLETED, INTERRUPTED, STOPPED, STOPPED_BY_USER
-from core.store import RunStore
+from core.drawings.inference import Classifier
+from core.engine.execution import SCHEDULER_ENV, ExecutionSetupError, backend_from_environment
+from core.engine.jobs import JobManager
+from core.engine.local import LocalBackend
+from core.runs.states import COMPLETED, INTERRUPTED, STOPPED, STOPPED_BY_USER
+from core.runs.store import RunStore
 from tests.browser import free_port
 from tests.waiting import wait_until
 
@@ -87,7 +88,7 @@ def cluster_trainings() -> list[str]:
                 command = f.read().decode(errors="replace")
         except OSError:
             continue
-        if "core.worker" in command and "mnist-cluster-run-" in command:
+        if "core.training.worker" in command and "mnist-cluster-run-" in command:
             found.append(command)
     return found
 
@@ -105,7 +106,7 @@ def test_trainings_on_a_dask_cluster_stream_stop_come_back_and_survive_a_lost_wo
         # A small training, all the way: its events came back live, its record is in this app's store.
         small = manager.submit(TINY)
         assert small.wait(180) and small.status == COMPLETED, (small.error, cluster.logs()[-3000:])
-        batches, epochs = small.log.snapshot()
+        batches, epochs = small.log.records()
         assert len(batches) == 6 and len(epochs) == 1  # 300 images in batches of 50
         assert store.load_history(small.run_id) == epochs and store.load_batches(small.run_id) == batches
         assert store.load_metrics(small.run_id) == small.metrics and small.metrics.test_images == 10_000
@@ -115,7 +116,7 @@ def test_trainings_on_a_dask_cluster_stream_stop_come_back_and_survive_a_lost_wo
 
         # Two long ones at once, on the two workers: one stopped, the other's worker killed mid-training.
         stopped, lost = manager.submit(LONG), manager.submit(LONG.replace(seed=3))
-        assert wait_until(lambda: not stopped.done and len(stopped.log.snapshot()[0]) >= 3, timeout=180)  # live
+        assert wait_until(lambda: not stopped.done and len(stopped.log.records()[0]) >= 3, timeout=180)  # live
         assert wait_until(
             lambda: len(store.load_history(lost.run_id)) >= 1 and store.model_path(lost.run_id), timeout=180
         )

@@ -3,10 +3,11 @@
 import pytest
 
 from core.config import TrainConfig
-from core.execution import ExecutionSetupError, LocalBackend, max_concurrent_from_environment, threads_per_training
-from core.jobs import JobManager
-from core.run_states import COMPLETED, QUEUED
-from core.throughput import available_cores
+from core.engine.execution import ExecutionSetupError, max_concurrent_from_environment
+from core.engine.jobs import JobManager
+from core.engine.local import LocalBackend, threads_per_training
+from core.runs.states import COMPLETED, QUEUED
+from core.training.machine import available_cores
 from tests.waiting import wait_until
 
 TINY = TrainConfig(hidden_layers=(16,), epochs=1, patience=0, train_limit=300, validation_size=1_000, batch_size=50)

@@ -4,8 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from core.config import SETTINGS, ConfigError, TrainConfig, add_arguments, config_from_args, settings_markdown
-from core.model import count_parameters
+from core.config import (
+    SETTINGS,
+    ConfigError,
+    TrainConfig,
+    add_arguments,
+    config_from_args,
+    count_parameters,
+    settings_markdown,
+)
 
 
 def test_defaults_are_the_classic_keras_mlp():

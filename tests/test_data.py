@@ -3,8 +3,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from core import data
-from core.data import DatasetError, load_mnist, split_mnist
+from core.training import data
+from core.training.data import DatasetError, load_mnist, split_mnist
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.data import bundled_mnist
-from core.drawing import BOX, EmptyDrawing, preprocess_drawing, shift
+from core.drawings.preprocessing import BOX, EmptyDrawing, preprocess_drawing, shift
+from core.training.data import bundled_mnist
 
 CANVAS = 280
 
@@ -57,8 +57,8 @@ def test_the_model_reads_the_redrawn_digit_as_it_reads_the_original():
     import keras
 
     from core.config import TrainConfig
-    from core.data import split_mnist
-    from core.model import build_model
+    from core.training.data import split_mnist
+    from core.training.model import build_model
 
     splits = split_mnist(bundled_mnist(), train_limit=10_000)
     keras.utils.set_random_seed(0)

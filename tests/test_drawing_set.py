@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from core.drawing import EmptyDrawing, preprocess_drawing
-from core.drawing_set import DRAWINGS_DIR_ENV, DrawingSet, DrawingSetError, default_drawings_dir
+from core.drawings.folder import DRAWINGS_DIR_ENV, DrawingSet, DrawingSetError, default_drawings_dir
+from core.drawings.preprocessing import EmptyDrawing, preprocess_drawing
 from tests.conftest import line_canvas
 
 SEVEN = [(70, 50), (210, 50), (120, 240)]

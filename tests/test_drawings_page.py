@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.jobs import shared_manager
-from core.store import RunStore
+from core.engine.jobs import shared_manager
+from core.runs.store import RunStore
 from tests.conftest import LINES, SQUARES
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -133,7 +133,7 @@ def test_the_runs_table_scores_each_model_on_the_drawings_it_did_not_train_on(ta
 
 
 def test_an_imported_model_is_neither_scored_nor_fine_tuned_and_says_why(copied, taught):
-    from core.importing import import_model
+    from core.engine.importing import import_model
 
     store = RunStore(copied / "runs")
     imported = import_model(store.model_path(taught.include).read_bytes(), "mine.keras", store)

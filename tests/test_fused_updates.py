@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from core.config import TrainConfig
-from core.data import bundled_mnist, split_mnist
-from core.model import build_model, export_model
+from core.training.data import bundled_mnist, split_mnist
+from core.training.model import build_model, export_model
 
 
 def trained_weights(config: TrainConfig, fused: bool, data) -> list[np.ndarray]:

@@ -3,8 +3,8 @@
 import numpy as np
 
 from core.config import TrainConfig
-from core.hidden_map import NEIGHBOURS, HiddenMap, principal_axes
-from core.inference import Classifier
+from core.drawings.hidden_map import NEIGHBOURS, HiddenMap, principal_axes
+from core.drawings.inference import Classifier
 
 
 def classifier(units: int = 16, seed: int = 0) -> Classifier:

@@ -31,7 +31,7 @@ from test_importing import (
 )
 
 from core.config import TrainConfig
-from core.model import build_model
+from core.training.model import build_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 20261129
@@ -51,7 +51,8 @@ def peak_mb():  # VmHWM, not ru_maxrss: that one starts at the forking parent's 
 
 limit = int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-from core.importing import ModelImportError, read_model
+from core.keras_file.errors import ModelImportError
+from core.keras_file.reading import read_model
 
 folder = sys.argv[1]
 for name in sorted(os.listdir(folder)):

@@ -25,21 +25,21 @@ import numpy as np
 import pytest
 
 from core.config import TrainConfig
-from core.importing import (
+from core.engine.importing import import_model
+from core.keras_file.errors import ModelImportError
+from core.keras_file.reading import (
     CONFIG_MAX_BYTES,
     MAX_UPLOAD_MB_ENV,
     OPTIMIZER_SLOTS,
-    ModelImportError,
     default_max_upload_mb,
     export_bytes,
-    import_model,
     largest_config,
     max_upload_bytes,
     read_model,
 )
-from core.keras_weights import weight_shapes
-from core.model import build_model, export_model
-from core.store import RunStore
+from core.keras_file.weights import weight_shapes
+from core.runs.store import RunStore
+from core.training.model import build_model, export_model
 
 ROOT = Path(__file__).resolve().parent.parent
 MiB, GiB = 2**20, 2**30
@@ -422,7 +422,7 @@ def test_read_model_needs_no_tensorflow(exported, tmp_path):
     path = tmp_path / "model.keras"
     path.write_bytes(exported[1])
     code = (
-        "import sys; from core.importing import read_model; "
+        "import sys; from core.keras_file.reading import read_model; "
         f"archive = read_model(open({str(path)!r}, 'rb').read()); "
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow was imported'; "
         "print(archive.config.hidden_layers)"
@@ -740,7 +740,7 @@ def test_an_import_never_brings_tensorflow_into_the_app(exported, tmp_path):
     upload = tmp_path / "upload.keras"
     upload.write_bytes(exported[1])
     script = (
-        "import sys; from core.importing import import_model; from core.store import RunStore; "
+        "import sys; from core.engine.importing import import_model; from core.runs.store import RunStore; "
         "import_model(open(sys.argv[1], 'rb').read(), 'x.keras', RunStore(sys.argv[2])); "
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
     )

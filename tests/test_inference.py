@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from core.config import ACTIVATIONS, TrainConfig
-from core.inference import Classifier, ModelLoadError
-from core.model import build_model, export_model
+from core.drawings.inference import Classifier, ModelLoadError
+from core.training.model import build_model, export_model
 
 
 def trained(config: TrainConfig):
@@ -63,7 +63,7 @@ def test_classify_shows_each_hidden_layer_and_the_ranking(saved_model):
 
 def test_reading_a_drawing_never_imports_tensorflow(saved_model):
     script = (
-        "import sys, numpy as np; from core.inference import Classifier; "
+        "import sys, numpy as np; from core.drawings.inference import Classifier; "
         f"Classifier.load({str(saved_model[1])!r}).classify(np.zeros((28, 28))); "
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
     )

@@ -12,8 +12,8 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
-from core.jobs import JobManager, shared_manager
-from core.store import RunStore
+from core.engine.jobs import JobManager, shared_manager
+from core.runs.store import RunStore
 from tests.waiting import wait_until
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -38,10 +38,16 @@ def open_page(monkeypatch, root: Path, page: str, run_id: str | None = None) -> 
     return app.run()
 
 
+def components(app: AppTest, name: str) -> list[dict]:
+    return [json.loads(e.proto.json) for e in app.get("bidi_component") if e.proto.component_name == name]
+
+
 def inside(app: AppTest) -> dict | None:
-    """What the panels show (pages/_inside_network.js takes it), or None where they are not on the page."""
-    panels = [e.proto for e in app.get("bidi_component") if e.proto.component_name == "mnist_inside_network"]
-    return json.loads(panels[0].json) if panels else None
+    """What the panels show (pages/components/inside_network/panels.js takes it): a finished run's component, or the
+    live run's, which holds them; None where they are not on the page."""
+    finished = components(app, "mnist_inside_network")
+    live = [data["inside"] for data in components(app, "mnist_live_run") if data["inside"]]
+    return (finished + live)[0] if finished + live else None
 
 
 def first_layer_url(app: AppTest) -> str:
@@ -69,10 +75,9 @@ def panels_state(app: AppTest) -> tuple:
 
 
 def shows_the_panels(app: AppTest) -> bool:
-    view = inside(app)
-    return "Inside the network" in [s.value for s in app.subheader] and view["guesses"]["title"] == (
-        "Its guesses on 20 digits"
-    )
+    """The panels with their heading: a subheader of the page, or the live run's own (its component's markup)."""
+    headed = "Inside the network" in [s.value for s in app.subheader] or components(app, "mnist_live_run")
+    return bool(headed) and inside(app)["guesses"]["title"] == "Its guesses on 20 digits"
 
 
 def test_the_panels_show_while_it_trains_change_each_epoch_and_a_reload_finds_them(tmp_path, monkeypatch):

@@ -2,8 +2,8 @@
 
 import random
 
-from core.figures import CURVE_TRACES, MAX_BATCH_POINTS, training_curves
-from core.live_curves import Cursor, new_points
+from core.engine.live_curves import Cursor, new_points
+from core.views.charts import CURVE_TRACES, MAX_BATCH_POINTS, training_curves
 
 
 def records(epochs: int, calls_per_epoch: int, steps: int = 94) -> tuple[list[dict], list[dict]]:

@@ -1,6 +1,6 @@
-"""The live Train page's feed (core/live_feed.py), asked as the browser asks it: through the routes, by ASGI, while
-a real training runs in this process's job manager: the curves' points and, when the snapshots' mark moves,
-the panels inside the network."""
+"""The live Train page's one channel (core/live_feed.py), asked as the browser asks it: through the route, by ASGI,
+while a real training runs in this process's job manager: the curves' points and, when the snapshots' version
+moves on, the panels inside the network, on the same socket."""
 
 import asyncio
 import json
@@ -13,10 +13,10 @@ from starlette.applications import Starlette
 
 from core import live_feed
 from core.config import TrainConfig
-from core.jobs import shared_manager
-from core.live_curves import Cursor, new_points
-from core.run_states import COMPLETED, QUEUED, RUNNING
-from core.store import RunStore
+from core.engine.jobs import shared_manager
+from core.engine.live_curves import Cursor, new_points
+from core.runs.states import COMPLETED, QUEUED, RUNNING
+from core.runs.store import RunStore
 from tests.waiting import wait_until
 
 
@@ -120,23 +120,30 @@ def test_a_chart_follows_the_whole_training_through_its_socket_and_its_panels_fo
     for update in updates[1:]:
         for points, xs, ys in zip(drawn, update["x"], update["y"]):
             points += zip(xs, ys)
-    batches, epochs = job.log.snapshot()
+    batches, epochs = job.log.records()
     whole, _ = new_points(batches, epochs, Cursor(), max_epochs=3)
     assert drawn == [list(zip(xs, ys)) for xs, ys in zip(whole["x"], whole["y"])]
     assert updates[-1]["to"] == [len(batches), len(epochs)]
     statuses = [update["status"] for update in updates]
     assert statuses[-1] == COMPLETED and set(statuses) <= {QUEUED, RUNNING, COMPLETED}
-    # The progress line as the page shows it, and a mark that changed as the epochs' snapshots were written.
+    # The progress line as the page shows it, and a version that changed as the epochs' snapshots were written.
     lines = [update["progress"]["text"] for update in updates if update["progress"]]
     assert any(re.fullmatch(r"Epoch [123] of 3 · step \d+ of \d+ · elapsed .+ left", line) for line in lines)
     assert updates[-1]["progress"]["fraction"] == 1.0
-    marks = [update["snapshotsMark"] for update in updates]
-    assert len(set(marks)) >= 2
+    versions = [update["snapshots"] for update in updates]
+    assert len(set(versions)) >= 2
 
-    # The panels' view at the end: the trained network, with the mark the chart last announced.
-    status, headers, last = get(app, live_feed.panels_path("", job.run_id))
-    assert status == 200 and headers["cache-control"] == "no-store"
-    assert last["mark"] == marks[-1]
+    # The panels' view comes on the same socket, only when the version moved on (each socket's first update
+    # brings it, since these pages said none): at the end, the trained network's.
+    for socket in (first, rest):
+        shown = None
+        for update in socket:
+            assert ("inside" in update) == (update["snapshots"] != shown), update["snapshots"]
+            shown = update["snapshots"]
+            if "inside" in update:
+                assert update["inside"]["version"] == update["snapshots"]
+    last = next(update["inside"] for update in reversed(rest) if "inside" in update)
+    assert last["version"] == versions[-1]
     assert last["when"].startswith("As it is after epoch 3;") and last["guesses"]["when"] == "after epoch 3"
     assert len(last["guesses"]["tiles"]) == 20
     assert last["firstLayer"]["views"][0]["picture"].startswith("data:image/png")
@@ -147,7 +154,7 @@ def test_a_page_that_has_not_drawn_its_update_gets_no_other_and_then_all_it_miss
     app = Starlette(routes=live_feed.routes(""))
     manager = shared_manager(RunStore())
     job = manager.submit(TrainConfig(hidden_layers=(32,), epochs=40, train_limit=2_000, batch_size=50, seed=3))
-    assert wait_until(lambda: len(job.log.snapshot()[0]) > 0, timeout=120)
+    assert wait_until(lambda: len(job.log.records()[0]) > 0, timeout=120)
     path = live_feed.feed_path("", job.run_id)
     updates = []
 
@@ -162,7 +169,7 @@ def test_a_page_that_has_not_drawn_its_update_gets_no_other_and_then_all_it_miss
         scope = {**SCOPE, "type": "websocket", "path": path, "raw_path": path.encode(), "subprotocols": []}
         server = asyncio.create_task(app({**scope, "query_string": b"batches=0&epochs=0"}, inbox.get, send))
         await asyncio.sleep(6 * live_feed.PERIOD_SECONDS)  # a page stopped in a debugger: it answers nothing
-        waiting, trained = len(updates), len(job.log.snapshot()[0])
+        waiting, trained = len(updates), len(job.log.records()[0])
         inbox.put_nowait(DRAWN)  # it goes on, and answers the update it had
         await asyncio.sleep(2 * live_feed.PERIOD_SECONDS)
         inbox.put_nowait({"type": "websocket.disconnect", "code": 1001})
@@ -180,17 +187,18 @@ def test_a_page_that_has_not_drawn_its_update_gets_no_other_and_then_all_it_miss
         assert job.wait(60)
 
 
-def test_the_panels_view_moves_on_with_the_epochs(runs_dir):
-    app = Starlette(routes=live_feed.routes(""))
+def test_the_panels_view_moves_on_with_the_epochs_and_comes_only_to_a_page_without_it(runs_dir):
     manager = shared_manager(RunStore())
     job = manager.submit(TrainConfig(hidden_layers=(32,), epochs=40, train_limit=2_000, batch_size=50, seed=2))
     try:
         views = {}
         deadline = time.time() + 120
         while len({view.get("when") for view in views.values()}) < 3 and time.time() < deadline:
-            status, _, view = get(app, live_feed.panels_path("", job.run_id))
-            assert status == 200
-            views[view["mark"]] = view
+            update = live_feed.live_update(manager, job.run_id, Cursor())
+            view = update["inside"]
+            assert view["version"] == update["snapshots"]
+            assert "inside" not in live_feed.live_update(manager, job.run_id, Cursor(), shown=view["version"])
+            views[view["version"]] = view
             time.sleep(0.3)
         shown = [view["when"] for view in views.values()]
         assert len(set(shown)) >= 3, shown  # before its first snapshot, or at two epochs or more
@@ -214,6 +222,10 @@ def test_it_refuses_what_is_not_a_run_and_two_counts_and_says_when_it_trains_no_
         (unknown, "batches=1e3&epochs=0"),
         (unknown, "batches=12345678901&epochs=0"),
         (unknown, "batches=0&epochs=x"),
+        (unknown, "batches=\u0661\u0662&epochs=0"),  # digits, but not ASCII ones
+        ("/class/api/runs/20260101-000000-abcdef\n/live", ""),  # a run id, then a newline
+        ("/class/api/runs/\u0662\u0660260101-000000-abcdef/live", ""),
+        (unknown, "batches=0&epochs=0&snapshots=nothex"),
     ]:
         messages, closed = listen(app, path, query)
         assert messages == [] and closed["code"] == 4400, (path, query)
@@ -233,12 +245,32 @@ def test_it_refuses_what_is_not_a_run_and_two_counts_and_says_when_it_trains_no_
     from_evil = [("host", "127.0.0.1:8501"), ("origin", "http://evil.example")]
     assert listen(anyone, unknown, headers=from_evil)[1]["code"] == 4404
     assert get(app, unknown)[0] == 404  # a plain request: no such route (only the socket)
+    assert get(app, "/class/api/runs/20260101-000000-abcdef/inside")[0] == 404  # one channel: no other route
 
-    assert live_feed.panels_path("/class/", "20260101-000000-abcdef") == "/class/api/runs/20260101-000000-abcdef/inside"
-    for run_id in ["..", "20260101-000000-ABCDEF", "-"]:
-        status, _, answer = get(app, f"/class/api/runs/{run_id}/inside")
-        assert status == 400 and "not a run id" in answer["error"], run_id
-    status, _, answer = get(app, live_feed.panels_path("/class/", "20260101-000000-abcdef"))
-    assert status == 404 and "not training that run" in answer["error"]
-    assert get(app, live_feed.panels_path("/class/", "20260101-000000-abcdef"), method="POST")[0] == 405
-    assert get(app, live_feed.panels_path("", "20260101-000000-abcdef"))[0] == 404  # not under the base: no route
+
+def test_a_page_that_never_answers_is_let_go_soon_after_its_run_ends(runs_dir):
+    app = Starlette(routes=live_feed.routes(""))
+    manager = shared_manager(RunStore())
+    job = manager.submit(TrainConfig(hidden_layers=(16,), epochs=1, train_limit=1_000, batch_size=100, seed=4))
+    path = live_feed.feed_path("", job.run_id)
+    closed = []
+
+    async def talk():
+        inbox = asyncio.Queue()
+        inbox.put_nowait({"type": "websocket.connect"})  # and then nothing: it never answers an update
+
+        async def send(message):
+            if message["type"] == "websocket.close":
+                closed.append(message)
+
+        scope = {**SCOPE, "type": "websocket", "path": path, "raw_path": path.encode(), "subprotocols": []}
+        server = asyncio.create_task(app({**scope, "query_string": b"batches=0&epochs=0"}, inbox.get, send))
+        while not job.done:
+            await asyncio.sleep(0.1)
+        ended = time.monotonic()
+        await asyncio.wait_for(server, timeout=30)
+        return time.monotonic() - ended
+
+    held_after_the_end = in_a_thread(talk())
+    assert closed and closed[0]["code"] == 1000
+    assert held_after_the_end <= live_feed.SILENT_SECONDS + 2 * live_feed.PERIOD_SECONDS + 1

@@ -2,7 +2,7 @@
 
 import gc
 
-from core.jobs import JobManager
+from core.engine.jobs import JobManager
 
 
 def resident_mb() -> float:
@@ -19,7 +19,7 @@ def test_ten_trainings_in_a_row_release_their_memory(store, tiny_config, capsys)
     for i in range(10):
         job = manager.submit(tiny_config.replace(epochs=1, seed=i))
         assert job.wait(120) and job.status == "completed", job.error
-        job.log.snapshot()  # a page would have read it
+        job.log.records()  # a page would have read it
         gc.collect()
         resident.append(resident_mb())
     with capsys.disabled():

@@ -1,7 +1,7 @@
 import pytest
 
 from core.config import TrainConfig
-from core.model import build_model, describe_layers
+from core.training.model import build_model, describe_layers
 
 
 @pytest.mark.parametrize(

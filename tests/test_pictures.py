@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from core import pictures
-from core.pictures import HIDPI, MARKER_RADIUS
+from core.views import pictures
+from core.views.pictures import HIDPI, MARKER_RADIUS
 
 
 def is_red(rgb) -> bool:

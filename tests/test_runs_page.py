@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
-from core.jobs import JobManager, shared_manager
-from core.store import RunStore, new_run_id
+from core.engine.jobs import JobManager, shared_manager
+from core.runs.store import RunStore, new_run_id
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

@@ -9,12 +9,9 @@ import keras
 import numpy as np
 import pytest
 
-from core import snapshots
-from core.callbacks import SnapshotCallback
 from core.config import TrainConfig
-from core.data import load_mnist, split_mnist
-from core.model import build_model
-from core.snapshots import (
+from core.runs import snapshots
+from core.runs.snapshots import (
     FIRST_LAYER_NEURONS,
     HISTOGRAM_BINS,
     GuessDigits,
@@ -26,6 +23,9 @@ from core.snapshots import (
     make_snapshot,
     read_series,
 )
+from core.training.callbacks import SnapshotCallback
+from core.training.data import load_mnist, split_mnist
+from core.training.model import build_model
 
 IMAGES = np.random.default_rng(0).random((20, 28, 28), dtype=np.float32)
 

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from core.atomic_files import explain_os_error, write_json_atomic
 from core.config import TrainConfig
-from core.evaluation import RunMetrics
-from core.run_states import COMPLETED, DAMAGED, INTERRUPTED, QUEUED, RUNNING
-from core.store import RunStore, StoreError
+from core.runs.atomic_files import explain_os_error, write_json_atomic
+from core.runs.results import RunMetrics
+from core.runs.states import COMPLETED, DAMAGED, INTERRUPTED, QUEUED, RUNNING
+from core.runs.store import RunStore, StoreError
 
 
 class HalfWritingModel:

@@ -1,7 +1,7 @@
 """Many writers, one run store: races forced and repeated, with real threads, processes and files.
 
 Each trial function takes the store (and, where it needs it, the store's module) so the same trial can
-be run against an older core/store.py to measure what it lost; the tests run them against this one.
+be run against an older core/runs/store.py to measure what it lost; the tests run them against this one.
 """
 
 import json
@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-import core.store
+import core.runs.store
 from core.config import TrainConfig
-from core.jobs import TrainingJob, shared_manager
-from core.run_states import COMPLETED, FAILED, RUNNING
-from core.store import ClaimError, RunStore
+from core.engine.jobs import TrainingJob, shared_manager
+from core.runs.states import COMPLETED, FAILED, RUNNING
+from core.runs.store import ClaimError, RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = TrainConfig(hidden_layers=(16,), epochs=1, train_limit=1_000)
@@ -143,14 +143,14 @@ def test_a_label_edit_racing_the_final_status_write_loses_neither(store):
 
 
 def test_runs_drawing_the_same_id_never_delete_each_other(store):
-    kept = sum(same_id_trial(store, core.store) for _ in range(100))
+    kept = sum(same_id_trial(store, core.runs.store) for _ in range(100))
     assert kept == 100
     assert len(store.list_runs()) == 200 and all(run.problem is None for run in store.list_runs())
 
 
 def test_two_processes_claiming_one_run_exactly_one_wins(store):
     store.root.mkdir(parents=True)
-    claimers = Claimers(Path(core.store.__file__), store.root)
+    claimers = Claimers(Path(core.runs.store.__file__), store.root)
     try:
         won_once = sum(two_claimers_trial(store, claimers) for _ in range(TRIALS))
     finally:
@@ -182,7 +182,7 @@ def test_a_second_worker_for_a_claimed_run_trains_nothing_and_leaves_it_to_the_f
     status = status_of(store, run_id)
     # stdin stays open, as the app keeps it: its end would tell the worker that the app died.
     worker = subprocess.Popen(
-        [sys.executable, "-m", "core.worker", run_id, "--runs-dir", str(store.root)],
+        [sys.executable, "-m", "core.training.worker", run_id, "--runs-dir", str(store.root)],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -207,8 +207,8 @@ def test_a_second_worker_for_a_claimed_run_trains_nothing_and_leaves_it_to_the_f
 # A live owner: claims a run, then keeps saving into it (temporary file, then rename) until told to stop.
 OWNER = """
 import sys
-from core.atomic_files import write_json_atomic
-from core.store import RunStore
+from core.runs.atomic_files import write_json_atomic
+from core.runs.store import RunStore
 store, run_id = RunStore(sys.argv[1]), sys.argv[2]
 store.claim(run_id)
 (store.run_dir(run_id) / ".model.0123abcd.tmp.keras").write_bytes(b"half a model")

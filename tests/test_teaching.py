@@ -12,11 +12,11 @@ import shutil
 import numpy as np
 import pytest
 
-from core.drawing_set import Drawing, DrawingSet
-from core.drawings_record import DrawingsRecord, RecordError
-from core.inference import Classifier
-from core.store import RunStore
-from core.teaching import (
+from core.drawings.folder import Drawing, DrawingSet
+from core.drawings.inference import Classifier
+from core.runs.drawings_record import DrawingsRecord, RecordError
+from core.runs.store import RunStore
+from core.training.teaching import (
     DRAWING_SHARE,
     MAX_COPIES,
     TeachingError,

@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
-from core.jobs import shared_manager
-from core.store import RunStore
+from core.engine.jobs import shared_manager
+from core.runs.store import RunStore
 from tests.waiting import wait_until
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -41,8 +41,8 @@ def start(app: AppTest) -> str:
 
 
 def live_view(app: AppTest) -> dict:
-    """What the live training component shows (pages/_live_chart.js takes it): the progress and new points."""
-    chart = next(e.proto for e in app.get("bidi_component") if e.proto.component_name == "mnist_live_training_curves")
+    """What the live training component shows (pages/components/live_run/live_run.js takes it): the progress and new points."""
+    chart = next(e.proto for e in app.get("bidi_component") if e.proto.component_name == "mnist_live_run")
     return json.loads(chart.json)
 
 
@@ -98,7 +98,7 @@ def test_stop_during_a_run_ends_it_stopped_with_a_usable_model(runs_dir):
     app = small_run(train_page(), epochs=50, limit=5_000, batch=10)
     run_id = start(app)
     job = shared_manager(RunStore(runs_dir)).get(run_id)
-    assert wait_until(lambda: len(job.log.snapshot()[0]) >= 20), "training streamed no batches"
+    assert wait_until(lambda: len(job.log.records()[0]) >= 20), "training streamed no batches"
     app.run()
     progress = live_view(app)["progress"]
     assert re.fullmatch(r"Epoch \d+ of 50 · step \d+ of 500 · elapsed \d+:\d\d · about \d+:\d\d left", progress["text"])
@@ -120,8 +120,8 @@ def test_a_disk_full_save_shows_a_clear_message_and_keeps_the_earlier_model(runs
     message, and the checkpoint written before the disk filled up is still there and loads."""
     import os
 
-    from core.inference import Classifier
-    from core.worker import train_run
+    from core.drawings.inference import Classifier
+    from core.training.worker import train_run
 
     store = RunStore(runs_dir)
     run_id = store.create_run(TrainConfig(hidden_layers=(16,), epochs=3, patience=0, train_limit=1_000))

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from core.jobs import JobManager, shared_manager
-from core.run_states import CANCELLED, COMPLETED, QUEUED, RUNNING, STOPPED, STOPPED_BY_USER
-from core.throughput import steps_per_execution
+from core.engine.jobs import JobManager, shared_manager
+from core.runs.states import CANCELLED, COMPLETED, QUEUED, RUNNING, STOPPED, STOPPED_BY_USER
+from core.training.machine import steps_per_execution
 from tests.waiting import wait_until
 
 
@@ -19,7 +19,7 @@ def test_job_trains_evaluates_on_test_set_and_saves(store, tiny_config):
     job = manager.submit(tiny_config)
     assert job.wait(120), "training did not finish"
     assert job.status == COMPLETED, job.error
-    batches, epochs = job.log.snapshot()
+    batches, epochs = job.log.records()
     # Several steps run per call into TensorFlow; the page still hears of each call, several per epoch.
     every = steps_per_execution(tiny_config, 10)
     assert every > 1 and len(epochs) == 2
@@ -42,11 +42,11 @@ def test_stop_mid_epoch_keeps_a_usable_model(store, tiny_config):
     manager = JobManager(store)
     config = tiny_config.replace(epochs=50, batch_size=10, train_limit=20_000)
     job = manager.submit(config)
-    assert wait_until(lambda: len(job.log.snapshot()[0]) >= 3)
+    assert wait_until(lambda: len(job.log.records()[0]) >= 3)
     job.stop()
     assert job.wait(120)
     assert job.status == STOPPED and job.stop_reason == STOPPED_BY_USER
-    batches, epochs = job.log.snapshot()
+    batches, epochs = job.log.records()
     assert len(epochs) == 1 and batches[-1]["step"] < 2_000  # ended inside the first epoch of 2,000 steps
     assert store.info(job.run_id).status == STOPPED
     model = load(store.model_path(job.run_id))
@@ -83,7 +83,7 @@ def test_a_page_can_reattach_to_a_running_job_by_id(store, tiny_config):
 
 def test_progress_reports_epochs_steps_and_eta(store, tiny_config):
     job = JobManager(store).submit(tiny_config.replace(epochs=30, batch_size=20))
-    assert wait_until(lambda: job.log.snapshot()[1])
+    assert wait_until(lambda: job.log.records()[1])
     progress = job.progress()
     job.stop()
     assert progress.epochs == 30 and progress.steps == 50
@@ -93,7 +93,7 @@ def test_progress_reports_epochs_steps_and_eta(store, tiny_config):
 
 
 def test_a_save_failure_is_reported_and_leaves_no_model(store, tiny_config, monkeypatch):
-    from core.worker import train_run
+    from core.training.worker import train_run
 
     def disk_full(run_id, model):
         raise OSError(28, "No space left on device")
@@ -113,7 +113,7 @@ def test_a_crashed_worker_fails_the_run_with_a_message(store, tiny_config):
     import signal
 
     job = JobManager(store).submit(tiny_config.replace(epochs=50, batch_size=10, train_limit=5_000))
-    assert wait_until(lambda: len(job.log.snapshot()[0]) >= 5)
+    assert wait_until(lambda: len(job.log.records()[0]) >= 5)
     os.kill(job.worker_pid, signal.SIGKILL)
     assert job.wait(60)
     assert job.status == "failed" and "ended unexpectedly" in job.error

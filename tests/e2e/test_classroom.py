@@ -9,8 +9,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from core.store import RunStore
-from pages._components import OWNER_COOKIE
+from core.runs.store import RunStore
+from pages.ui.identity import OWNER_COOKIE
 from tests.browser import Server, click_once_still, set_number, wait_idle
 from tests.waiting import wait_until
 

@@ -6,8 +6,8 @@ import re
 import signal
 import time
 
-from core.inference import Classifier
-from core.store import RunStore
+from core.drawings.inference import Classifier
+from core.runs.store import RunStore
 from tests.browser import Server, set_number, wait_idle
 from tests.waiting import wait_until
 
@@ -34,7 +34,7 @@ def worker_pids() -> list[int]:
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if b"core.worker" in f.read():
+                    if b"core.training.worker" in f.read():
                         pids.append(int(entry))
             except OSError:
                 pass
@@ -78,7 +78,7 @@ def test_kill_9_during_training_leaves_an_interrupted_run_with_its_best_model(tm
 def test_kills_at_any_moment_never_leave_a_listed_model_that_does_not_load(tmp_path):
     """Kill the worker at staggered moments of trainings that checkpoint every few milliseconds."""
     from core.config import TrainConfig
-    from core.jobs import JobManager
+    from core.engine.jobs import JobManager
 
     store = RunStore(tmp_path / "runs")
     manager = JobManager(store)
@@ -88,7 +88,7 @@ def test_kills_at_any_moment_never_leave_a_listed_model_that_does_not_load(tmp_p
                 hidden_layers=(64,), epochs=200, patience=0, train_limit=100, batch_size=100, validation_size=1_000
             )
         )
-        assert wait_until(lambda job=job: job.worker_pid is not None and job.log.snapshot()[1], timeout=60)
+        assert wait_until(lambda job=job: job.worker_pid is not None and job.log.records()[1], timeout=60)
         time.sleep(delay - 4.0)
         os.kill(job.worker_pid, signal.SIGKILL)
         assert job.wait(30)

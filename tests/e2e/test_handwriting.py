@@ -3,10 +3,10 @@
 import re
 
 from core.config import TrainConfig
-from core.drawing_set import DrawingSet
-from core.evaluation import evaluate
-from core.model import build_model, export_model
-from core.store import RunStore
+from core.drawings.folder import DrawingSet
+from core.runs.store import RunStore
+from core.training.evaluation import evaluate
+from core.training.model import build_model, export_model
 from tests.browser import wait_idle
 from tests.e2e.test_learner_path import ONE, ZERO, clear_canvas, prediction_after
 

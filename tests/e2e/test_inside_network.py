@@ -8,8 +8,8 @@ import numpy as np
 from PIL import Image
 
 from core.config import TrainConfig
-from core.store import RunStore
-from core.worker import train_run
+from core.runs.store import RunStore
+from core.training.worker import train_run
 from tests.browser import Server, set_number, wait_idle
 from tests.e2e.test_learner_path import ONE, ZERO, clear_canvas, prediction_after
 from tests.waiting import wait_until
@@ -97,7 +97,7 @@ def test_inside_panels_change_each_epoch_survive_a_reload_and_replay_with_a_slid
 
 def ring_centre(page) -> np.ndarray:
     """Where the black ring is on the map as the browser shows it: the centre of its near-black pixels."""
-    shown = page.locator(".dp-map-frame")  # the map's picture with the ring over it (pages/_drawing_panel.py)
+    shown = page.locator(".dp-map-frame")  # the map's picture with the ring over it (pages/components/drawing_panel)
     rgb = np.asarray(Image.open(io.BytesIO(shown.screenshot())).convert("RGB")).astype(int)
     rows, cols = np.nonzero(rgb.sum(axis=2) < 90)
     assert rows.size > 20, "no ring on the map"

@@ -60,6 +60,9 @@ def reruns_asked(page) -> list:
 
 def test_the_live_chart_appends_survives_a_visit_elsewhere_and_a_reload_and_ends_as_the_finished_curves(server, page):
     asked = reruns_asked(page)
+    sockets, fetched = [], []  # the page's own channels to the app, besides Streamlit's
+    page.on("websocket", lambda socket: "/api/" in socket.url and sockets.append(socket.url))
+    page.on("request", lambda request: "/api/" in request.url and fetched.append(request.url))
     page.goto(f"{server.url}/train")
     wait_idle(page)
     set_number(page, "Hidden layers", 1)
@@ -79,10 +82,11 @@ def test_the_live_chart_appends_survives_a_visit_elsewhere_and_a_reload_and_ends
         seen.append(drawn(page))
     assert len(set(seen)) >= 6 and seen[-1][1] >= seen[0][1] + 2, seen  # six updates, two epochs or more
     assert seen == sorted(seen) and seen[-1][2] > seen[0][2]
-    # The chart and the panels inside the network fetched their updates themselves: while it trained, the page
+    # The chart and the panels inside the network got their updates themselves: while it trained, the page
     # asked the server for no rerun at all (no polled fragment, none per epoch).
     assert asked[reruns_before:] == []
-    assert wait_until(lambda: panels_epoch(page) >= seen[-1][1], timeout=30)  # the panels followed
+    assert wait_until(lambda: panels_epoch(page) >= seen[-1][1], timeout=30)  # the panels followed...
+    assert len(sockets) == 1 and "/live?" in sockets[0] and fetched == []  # ...on the chart's one socket
     assert page.locator(LIVE).evaluate("el => el.drawnOnce === true")  # not replaced by a new chart
     assert page.locator(LIVE).evaluate(ALL_IN_VIEW)  # the axes grew where the curves went
     # ... and no further than a share can go: the accuracy's axis within 0% and 100%, whatever the first points

@@ -6,7 +6,7 @@ import base64
 
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from pages._components import SIDEBAR_POLL_SECONDS
+from pages.ui.training_status import SIDEBAR_POLL_SECONDS
 from tests.browser import set_number, wait_idle
 
 # Every message the server sends the page, base64-encoded, in order.

@@ -1,0 +1,236 @@
+"""A class on one server: who owns a run, who may change it, who the teacher is, and each person's best.
+
+Everyone can look at every run, compare it and draw with it; only its owner, or the teacher, can stop,
+relabel or delete it. An owner is kept in a run's status.json as a hash, never as the secret it comes from:
+
+- Without any set-up, a person is a browser: a random token that the browser keeps (a cookie) and sends
+  with every visit. The token proves who you are, so only its SHA-256 is stored, and it never appears in
+  an address people share.
+- With Streamlit's `st.login` configured, a person is their signed-in account.
+
+The teacher is whoever signs in with the teacher password (that browser stays the teacher's until it leaves
+teacher mode or the password changes), or signs in with an account listed as a teacher's; both come from the
+`[classroom]` table of `.streamlit/secrets.toml` (see `ClassroomSettings`).
+Runs that have no owner (trained before owners existed, or from the command line) can be changed by
+anyone while no teacher is configured, and only by the teacher once one is.
+
+Plain Python: the pages read the browser, the secrets and the signed-in user, and pass them in here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from core.config import is_sha256
+from core.runs.states import IMPORTED
+
+MAX_NAME_CHARS = 40
+# What a browser makes (tiny JavaScript in pages/ui/identity.py): 24 random bytes in URL-safe base64.
+_BROWSER_TOKEN = re.compile(r"[A-Za-z0-9_-]{22,64}")
+
+
+class ClassroomConfigError(ValueError):
+    """The `[classroom]` table of secrets.toml is not what this app reads; the message says what to write."""
+
+
+def is_owner(value) -> bool:
+    """Whether `value` is an owner as status.json stores it: 64 lowercase hex digits (a SHA-256)."""
+    return is_sha256(value)
+
+
+def is_browser_token(value) -> bool:
+    """Whether `value` is a token a browser of this app could have made (anything else is ignored)."""
+    return isinstance(value, str) and _BROWSER_TOKEN.fullmatch(value) is not None
+
+
+def browser_owner(token: str) -> str:
+    """The owner for a browser's token: its SHA-256, so status.json never holds the token itself."""
+    if not is_browser_token(token):
+        raise ValueError("a browser token is 22 to 64 letters, digits, '-' or '_'")
+    return hashlib.sha256(b"browser:" + token.encode()).hexdigest()
+
+
+def account_owner(account: str) -> str:
+    """The owner for a signed-in account (its e-mail address, or the provider's subject id)."""
+    account = account.strip().lower()
+    if not account:
+        raise ValueError("an account needs an e-mail address or a subject id")
+    return hashlib.sha256(b"account:" + account.encode()).hexdigest()
+
+
+def clean_name(text) -> str:
+    """A display name as stored and shown: printable, single spaces, at most MAX_NAME_CHARS characters.
+
+    Control and formatting characters (newlines, right-to-left overrides) are dropped; "" if nothing is left.
+    """
+    if not isinstance(text, str):
+        return ""
+    kept = "".join(ch if unicodedata.category(ch)[0] not in "CZ" or ch == " " else " " for ch in text)
+    return " ".join(kept.split())[:MAX_NAME_CHARS].strip()
+
+
+def is_clean_name(value) -> bool:
+    return isinstance(value, str) and clean_name(value) == value
+
+
+def placeholder_name(owner: str | None) -> str:
+    """What a person is called until they choose a name: "Learner 3f2a" (the start of their owner hash)."""
+    return f"Learner {owner[:4]}" if owner else "Nobody"
+
+
+@dataclass(frozen=True)
+class ClassroomSettings:
+    """The classroom part of `.streamlit/secrets.toml`, checked.
+
+        [classroom]
+        teacher_password = "a long phrase"          # a browser that signs in with it is the teacher's
+        teachers = ["teacher@school.example"]        # signed-in accounts (with [auth]) that are the teacher
+
+    Args:
+        teacher_password: the teacher's password; None for none.
+        teachers: the teachers' accounts (e-mail addresses), compared without regard to case.
+        login: whether `[auth]` is configured, so that people sign in (st.login) instead of being their browser.
+    """
+
+    teacher_password: str | None = None
+    teachers: frozenset[str] = frozenset()
+    login: bool = False
+
+    @property
+    def has_teacher(self) -> bool:
+        return bool(self.teacher_password) or bool(self.teachers)
+
+    @classmethod
+    def from_secrets(cls, secrets: Mapping) -> ClassroomSettings:
+        """Read the settings from the parsed secrets (a mapping; {} when there is no secrets file)."""
+        table = secrets.get("classroom", {})
+        if not isinstance(table, Mapping):
+            raise ClassroomConfigError("[classroom] in secrets.toml must be a table (a [classroom] heading).")
+        password = table.get("teacher_password")
+        if password is not None and (not isinstance(password, str) or len(password) < 8):
+            raise ClassroomConfigError(
+                "teacher_password in secrets.toml must be text of at least 8 characters "
+                f"(got {'text of ' + str(len(password)) + ' characters' if isinstance(password, str) else 'no text'})."
+            )
+        teachers = table.get("teachers", [])
+        if isinstance(teachers, str):
+            teachers = [teachers]
+        if not isinstance(teachers, (list, tuple)) or not all(isinstance(t, str) and "@" in t for t in teachers):
+            raise ClassroomConfigError(
+                'teachers in secrets.toml must be a list of e-mail addresses, like ["teacher@school.example"].'
+            )
+        auth = secrets.get("auth")
+        return cls(
+            teacher_password=password or None,
+            teachers=frozenset(t.strip().lower() for t in teachers),
+            login=isinstance(auth, Mapping) and bool(auth),
+        )
+
+    def password_matches(self, attempt: str) -> bool:
+        """Whether `attempt` is the teacher password (compared in constant time); False when there is none."""
+        if not self.teacher_password or not isinstance(attempt, str):
+            return False
+        return hmac.compare_digest(attempt.encode(), self.teacher_password.encode())
+
+    def is_teacher_account(self, email: str | None) -> bool:
+        return isinstance(email, str) and email.strip().lower() in self.teachers
+
+    def teacher_mark(self, owner: str) -> str | None:
+        """What the store keeps for a browser that signed in with the teacher password: an HMAC of its owner keyed
+        by the password, so the browser stays the teacher's across reloads until the password changes."""
+        if not self.teacher_password:
+            return None
+        return hmac.new(self.teacher_password.encode(), owner.encode(), hashlib.sha256).hexdigest()
+
+    def is_teacher_mark(self, owner: str | None, mark: str | None) -> bool:
+        expected = self.teacher_mark(owner) if owner else None
+        return bool(expected and isinstance(mark, str) and hmac.compare_digest(expected, mark))
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who is looking at the page.
+
+    Args:
+        owner: their owner hash (see `browser_owner`, `account_owner`); None while they cannot own runs (a class
+            that signs in, and they have not).
+        name: how others see them (their chosen display name, or a placeholder).
+        teacher: whether they may change every run.
+    """
+
+    owner: str | None
+    name: str
+    teacher: bool = False
+
+    @property
+    def can_train(self) -> bool:
+        return self.owner is not None
+
+
+def may_change(person: Person, run_owner: str | None, settings: ClassroomSettings) -> bool:
+    """Whether `person` may stop, relabel or delete a run owned by `run_owner`."""
+    if person.teacher:
+        return True
+    if run_owner is None:  # trained before owners existed, or from the command line
+        return not settings.has_teacher
+    return person.owner is not None and hmac.compare_digest(person.owner, run_owner)
+
+
+def refusal(action: str, owner_name: str, settings: ClassroomSettings) -> str:
+    """Why a person may not `action` ("stop", "relabel", "delete") a run: one sentence for a help text or warning."""
+    if not owner_name:
+        return f"Only the teacher can {action} runs that belong to nobody (from before owners, or the command line)."
+    return f"Only {owner_name}{' or the teacher' if settings.has_teacher else ''} can {action} this run."
+
+
+@dataclass(frozen=True)
+class BestOfPerson:
+    """One line of the class view: a person's best run so far."""
+
+    owner: str
+    name: str
+    test_accuracy: float
+    network: str
+    run_id: str
+    runs: int
+
+
+def class_leaderboard(runs: Iterable, names: Mapping[str, str] | None = None) -> list[BestOfPerson]:
+    """Each person's best held-out test accuracy, best first, with the network that reached it.
+
+    Counts runs trained on this server that have results and a model; imported models (trained
+    elsewhere) and runs without an owner are left out. `names` maps owners to their current display
+    names; a person without one is shown by the name saved with their newest run, or a placeholder.
+    """
+    names = names or {}
+    best: dict[str, object] = {}
+    counts: dict[str, int] = {}
+    newest: dict[str, object] = {}
+    for run in runs:
+        owner = getattr(run, "owner", None)
+        if owner is None or run.problem is not None or run.metrics is None or not run.has_model:
+            continue
+        if run.stop_reason == IMPORTED:
+            continue
+        counts[owner] = counts.get(owner, 0) + 1
+        if owner not in newest or run.created > newest[owner].created:
+            newest[owner] = run
+        if owner not in best or run.metrics.test_accuracy > best[owner].metrics.test_accuracy:
+            best[owner] = run
+    board = [
+        BestOfPerson(
+            owner=owner,
+            name=names.get(owner) or newest[owner].owner_name or placeholder_name(owner),
+            test_accuracy=run.metrics.test_accuracy,
+            network=run.config.shape_label(),
+            run_id=run.run_id,
+            runs=counts[owner],
+        )
+        for owner, run in best.items()
+    ]
+    return sorted(board, key=lambda entry: (-entry.test_accuracy, entry.name))

@@ -1,0 +1,137 @@
+"""Your drawings as the pages show them: the folder, a run's score on those it did not train on, fine-tuning."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.drawings.folder import DrawingScan, DrawingSet, DrawingSetError, default_drawings_dir
+from core.runs.drawings_record import DrawingsRecord
+from core.runs.states import IMPORTED
+from core.runs.store import RunInfo, StoreError
+from core.training.teaching import (
+    FINE_TUNE_EPOCHS,
+    DrawingScore,
+    fine_tune_config,
+    fine_tune_refusal,
+    mnist_baseline,
+    score_run,
+    split_for_training,
+)
+from pages.ui.identity import current_person
+from pages.ui.store import job_manager, run_classifier, run_store
+
+
+def drawing_set() -> DrawingSet:
+    """The person's drawings: $MNIST_DRAWINGS_DIR, else drawings/ beside the run store."""
+    return DrawingSet(default_drawings_dir(run_store().root))
+
+
+def scan_drawings() -> DrawingScan:
+    """What the drawings folder holds now; an unreadable folder is said once here and reads as empty."""
+    drawings = drawing_set()
+    try:
+        return drawings.scan()
+    except DrawingSetError as error:
+        st.error(str(error), icon=":material/error:")
+        return DrawingScan(drawings.folder, (), ())
+
+
+def drawing_score(run: RunInfo, scan: DrawingScan) -> DrawingScore | None:
+    """The run's score on the drawings it did not train on; None when it cannot be told honestly (or no model)."""
+    if not scan.drawings or not run.has_model or run.config is None:
+        return None
+    classifier = run_classifier(run)
+    return None if classifier is None else score_run(run_store(), run, classifier, scan.drawings)
+
+
+def score_text(score: DrawingScore | None) -> str:
+    if score is None:
+        return "not tested: it may have seen any of them"
+    if not score.tested:
+        return "nothing left to test: it trained on every one"
+    return f"{score.correct} of {score.tested} right ({score.accuracy:.0%})"
+
+
+def drawings_lineage(run: RunInfo) -> str | None:
+    """One sentence on what a run learnt from your drawings, and from which run; None if it used none."""
+    if run.config is None or not run.config.include_drawings:
+        return None
+    try:
+        record = run_store().load_drawings_record(run.run_id)
+    except StoreError as error:
+        return f"It trained on your drawings, but {error}"
+    if record is None or record.trained_on is None:
+        return "It is to train on your drawings." if record is not None else None
+    text = f"Trained on {len(record.trained_on)} of your drawings, each {record.copies} times an epoch, varied"
+    if record.parent:
+        text = f"Fine-tuned from run `{record.parent}` for {run.config.epochs} epochs. " + text
+    return text + f"; {len(record.held_out)} kept out to test on."
+
+
+def taught_results(run: RunInfo, runs: list[RunInfo], key: str) -> None:
+    """For a run that learnt from your drawings: what it learnt, its score on the rest, and MNIST's change."""
+    lineage = drawings_lineage(run)
+    if lineage is None or run.metrics is None:
+        return
+    st.subheader("Your handwriting")
+    scan = scan_drawings()
+    score = drawing_score(run, scan)
+    baseline = mnist_baseline(run_store(), run, runs)
+    left, right = st.columns(2)
+    left.metric(
+        "Your drawings it did not train on",
+        "–" if score is None or not score.tested else f"{score.accuracy:.0%}",
+        help=score_text(score),
+    )
+    if baseline is not None:
+        change = (run.metrics.test_accuracy - baseline.test_accuracy) * 100
+        right.metric(
+            "MNIST test accuracy",
+            f"{run.metrics.test_accuracy:.2%}",
+            delta=f"{change:+.2f} points",
+            help=f"Against {baseline.name}: {baseline.test_accuracy:.2%}.",
+        )
+    st.caption(
+        lineage
+        + (
+            f" Of the {score.tested} it did not train on, it read {score.correct} right ({score.accuracy:.0%})."
+            if score is not None and score.tested
+            else ""
+        )
+        + (
+            f" MNIST test accuracy against {baseline.name}: {baseline.test_accuracy:.2%}."
+            if baseline is not None
+            else " Train the same settings without your drawings to see what they cost on MNIST."
+        )
+    )
+
+
+def fine_tune_button(run: RunInfo, key: str) -> None:
+    """Fine-tune on your drawings: a short training from this run's weights, as a new run; opens it on Train."""
+    refusal = fine_tune_refusal(run)
+    if refusal is not None and run.stop_reason != IMPORTED:
+        return  # not finished: nothing to offer yet
+    scan = scan_drawings() if refusal is None else None
+    trainable = split_for_training(scan.drawings)[0] if scan is not None else []
+    help_text = (
+        refusal
+        or (None if trainable else "Save some drawings first: on the Draw page, or as files in " + str(scan.folder))
+        or f"A new run: {FINE_TUNE_EPOCHS} epochs from this model's weights at a tenth of its learning rate, "
+        f"on MNIST and {len(trainable)} of your drawings (every fifth of each digit kept out, to test on)."
+    )
+    if st.button(
+        "Fine-tune on your drawings",
+        icon=":material/draw:",
+        key=f"{key}-fine-tune",
+        disabled=refusal is not None or not trainable,
+        help=help_text,
+    ):
+        record = DrawingsRecord(folder=str(scan.folder), parent=run.run_id)
+        try:
+            person = current_person()
+            job = job_manager().submit(fine_tune_config(run.config), record, owner=person.owner, owner_name=person.name)
+        except StoreError as error:
+            st.error(str(error), icon=":material/error:")
+            return
+        st.session_state.setdefault("started_runs", set()).add(job.run_id)
+        st.switch_page("pages/train.py", query_params={"run": job.run_id})

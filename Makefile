@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test check lint format bench
+.PHONY: run test check lint format bench dask-scheduler dask-worker
 
 run: $(VENV)/.app-installed
 	$(PY) -m streamlit run app.py
@@ -38,3 +38,19 @@ $(VENV)/.test-installed: requirements-test.txt $(VENV)/.app-installed
 	$(PY) -m pip install -q -r requirements-test.txt
 	sh tests/install_chromium.sh $(PY)
 	touch $@
+
+# Trainings on a Dask cluster (README: "Past one machine"). Each runs from this folder with it on PYTHONPATH,
+# so the scheduler and its workers can import the project's code (a training is this project's own function).
+#   make dask-scheduler [PORT=8786]
+#   make dask-worker SCHEDULER=tcp://HOST:8786 [THREADS=1]     THREADS: trainings that machine runs at once
+# ARGS passes more of Dask's own flags (e.g. ARGS="--no-dashboard").
+PORT ?= 8786
+SCHEDULER ?= tcp://127.0.0.1:$(PORT)
+THREADS ?= 1
+ARGS ?=
+
+dask-scheduler: $(VENV)/.app-installed
+	PYTHONPATH="$(CURDIR)" exec $(PY) -m distributed.cli.dask_scheduler --port $(PORT) $(ARGS)
+
+dask-worker: $(VENV)/.app-installed
+	PYTHONPATH="$(CURDIR)" exec $(PY) -m distributed.cli.dask_worker $(SCHEDULER) --nthreads $(THREADS) $(ARGS)

@@ -1,7 +1,8 @@
 """The live chart alone, for bench/live_chart_cost.py: a training's curves growing twice a second.
 
 Drawn as main drew them (`?way=figure`: the whole figure through st.plotly_chart at every update, a static
-picture) or as the Train page does now (`?way=appended`: pages/components/live_run without its panels, drawn once and appended to).
+picture) or as the Train page does now (`?way=appended`: pages/components/live_run without its panels, drawn
+once and appended to).
 No training: the records are made up, the same for both ways, so only the chart differs.
 
     streamlit run bench/live_chart_app.py   (with the project's root on PYTHONPATH)

@@ -142,8 +142,9 @@ def live_run(job) -> None:
     """A run that is queued or training: what stays the same while it trains, drawn once, and what moves.
 
     The progress, the curves and the panels inside the network follow the live feed by themselves
-    (pages/components/live_run), so their fragment is run again only when the run's status changes: the browser renders each rerun again, on cores that may
-    be training. While the run waits in the queue the fragment polls, for its place in the queue.
+    (pages/components/live_run), so their fragment is run again only when the run's status changes: the browser
+    renders each rerun again, on cores that may be training. While the run waits in the queue the fragment polls,
+    for its place in the queue.
     """
     st.markdown(f"#### Run `{job.run_id}` {status_badge(job.status)}")
     st.caption(job.config.summary())

@@ -1,23 +1,29 @@
-"""Trainings on a real local Dask cluster (a scheduler and two workers, each its own process), from the app's
-job manager: live metrics, Stop, the final model, and a worker killed mid-training."""
+"""Trainings on a real local Dask cluster (a scheduler and two workers, each its own process, started with the
+README's commands), from the app's job manager: live metrics, Stop, the final model, a worker killed
+mid-training, and trainings with drawings and a fine-tune that end as local ones do."""
 
 import os
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from core.config import TrainConfig
+from core.drawings.folder import DrawingSet
 from core.drawings.inference import Classifier
+from core.engine.cluster import MAX_FILE_BYTES, checked_event
 from core.engine.execution import SCHEDULER_ENV, ExecutionSetupError, backend_from_environment
 from core.engine.jobs import JobManager
 from core.engine.local import LocalBackend
+from core.runs.drawings_record import DrawingsRecord
 from core.runs.states import COMPLETED, INTERRUPTED, STOPPED, STOPPED_BY_USER
 from core.runs.store import RunStore
+from core.training.data import bundled_mnist
+from core.training.teaching import FINE_TUNE_EPOCHS, fine_tune_config, score_run
 from tests.browser import free_port
 from tests.waiting import wait_until
 
@@ -29,21 +35,28 @@ LONG = TINY.replace(epochs=200, train_limit=2_000, batch_size=20)
 
 
 class LocalCluster:
-    """`dask scheduler` and `dask worker`s as separate processes on 127.0.0.1, as a teacher would start them."""
+    """A Dask scheduler and workers started as the README says (`make dask-scheduler`, `make dask-worker`), each
+    its own process on 127.0.0.1. The workers run without a nanny and on known addresses, so that the test can
+    kill one (ARGS: Dask's own flags, which the README's commands take too)."""
 
     def __init__(self, folder: Path, workers: int = 2):
         self.folder = folder
-        self.address = f"tcp://127.0.0.1:{free_port()}"
+        port = free_port()
+        self.address = f"tcp://127.0.0.1:{port}"
         self.processes: dict[str, subprocess.Popen] = {}
-        self.scheduler = self._start("scheduler", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                                     "--port", self.address.rsplit(":", 1)[1], "--no-dashboard")  # fmt: skip
+        self.scheduler = self._make(
+            "scheduler", "dask-scheduler", f"PORT={port}", "ARGS=--host 127.0.0.1 --no-dashboard"
+        )
         for _ in range(workers):
             address = f"tcp://127.0.0.1:{free_port()}"
-            self.processes[address] = self._start(
-                f"worker-{address.rsplit(':', 1)[1]}", "distributed.cli.dask_worker", self.address,
-                "--nthreads", "1", "--no-nanny", "--no-dashboard", "--listen-address", address,
-                "--local-directory", str(folder),
-            )  # fmt: skip
+            flags = f"--no-nanny --no-dashboard --listen-address {address} --local-directory {folder}"
+            self.processes[address] = self._make(
+                f"worker-{address.rsplit(':', 1)[1]}",
+                "dask-worker",
+                f"SCHEDULER={self.address}",
+                "THREADS=1",
+                f"ARGS={flags}",
+            )
 
     def wait_until_listening(self) -> None:
         """Until the scheduler accepts connections (starting Python and Dask takes a while on busy cores)."""
@@ -57,9 +70,28 @@ class LocalCluster:
 
         assert wait_until(listening, timeout=120), self.logs()[-2000:]
 
-    def _start(self, name: str, module: str, *args: str) -> subprocess.Popen:
+    def _make(self, name: str, *target: str) -> subprocess.Popen:
+        """`make TARGET VAR=...` in the project folder, from a shell whose PYTHONPATH does not name the project."""
         log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115 -- the process writes to it until stop()
-        return subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+        return subprocess.Popen(
+            ["make", "--no-print-directory", *target], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def dask_process(self, address: str) -> int:
+        """The pid of the Dask worker that `make` started for `address` (make's child, or its shell's)."""
+        pending = [self.processes[address].pid]
+        while pending:
+            pid = pending.pop()
+            try:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                continue
+            if b"distributed.cli.dask_worker" in command:
+                return pid
+            pending += map(int, children)
+        raise AssertionError(f"no Dask worker for {address}")
 
     def logs(self) -> str:
         return "\n".join(path.read_text(errors="replace") for path in sorted(self.folder.glob("*.log")))
@@ -68,7 +100,24 @@ class LocalCluster:
         for process in [*self.processes.values(), self.scheduler]:
             if process.poll() is None:
                 process.kill()
-                process.wait(10)
+        for process in [*self.processes.values(), self.scheduler]:
+            process.wait(10)
+        for leftover in _dask_processes(self.address):  # make's children outlive it when make alone is killed
+            os.kill(leftover, signal.SIGKILL)
+
+
+def _dask_processes(address: str) -> list[int]:
+    """Dask scheduler and worker processes of this test's cluster (by the scheduler's address or port)."""
+    port = address.rsplit(":", 1)[1].encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"distributed.cli.dask_" in command and port in command:
+            found.append(int(entry))
+    return found
 
 
 @pytest.fixture
@@ -126,7 +175,7 @@ def test_trainings_on_a_dask_cluster_stream_stop_come_back_and_survive_a_lost_wo
         assert len(store.load_history(stopped.run_id)) < 200
 
         killed = lost._execution.worker
-        os.kill(cluster.processes[killed].pid, signal.SIGKILL)
+        os.kill(cluster.dask_process(killed), signal.SIGKILL)
         assert lost.wait(120), "the run hung after its worker was killed"
         assert lost.status == INTERRUPTED and killed in lost.error
         info = store.info(lost.run_id)
@@ -138,6 +187,59 @@ def test_trainings_on_a_dask_cluster_stream_stop_come_back_and_survive_a_lost_wo
         assert manager.active() == []
     finally:
         backend.close()
+
+
+def test_trainings_with_drawings_and_a_fine_tune_on_a_dask_cluster_end_as_local_ones_do(cluster, tmp_path, monkeypatch):
+    monkeypatch.setenv(SCHEDULER_ENV, cluster.address)
+    backend = backend_from_environment()
+    backend.client().wait_for_workers(2, timeout=120)
+    store = RunStore(tmp_path / "runs")
+    manager = JobManager(store, backend=backend)
+    drawings = tmp_path / "drawings"  # real people's digits: MNIST's test set, as the Draw page saves drawings
+    drawings.mkdir()
+    test = bundled_mnist()
+    for i in range(60):
+        Image.fromarray(test["x_test"][i]).save(drawings / f"{test['y_test'][i]}_{i:02d}.png")
+    try:
+        include = manager.submit(TINY.replace(include_drawings=True), DrawingsRecord(folder=str(drawings)))
+        assert include.wait(240) and include.status == COMPLETED, (include.error, cluster.logs()[-3000:])
+        tune = manager.submit(
+            fine_tune_config(include.config), DrawingsRecord(folder=str(drawings), parent=include.run_id)
+        )
+        assert tune.wait(240) and tune.status == COMPLETED, (tune.error, cluster.logs()[-3000:])
+        for job, epochs in ((include, 1), (tune, FINE_TUNE_EPOCHS)):
+            info = store.info(job.run_id)
+            assert info.status == COMPLETED and info.has_model and info.metrics == job.metrics
+            Classifier.load(store.model_path(job.run_id)).classify(np.zeros((28, 28)))
+            assert len(store.load_history(job.run_id)) == epochs
+            assert store.load_snapshots(job.run_id).epochs == list(range(epochs + 1))  # before training, each epoch
+            record = store.load_drawings_record(job.run_id)
+            assert record.folder == str(drawings) and record.trained_on and record.held_out  # this machine's folder
+        assert store.load_drawings_record(tune.run_id).parent == include.run_id
+        assert score_run(store, store.info(tune.run_id), Classifier.load(store.model_path(tune.run_id)),
+                         DrawingSet(drawings).scan().drawings).tested > 0  # fmt: skip
+    finally:
+        backend.close()
+
+
+def test_an_event_the_worker_does_not_send_ends_the_run_failed_with_the_reason():
+    deep = {"event": "epoch", "epoch": 1}
+    for _ in range(100_000):  # deeper than Python's recursion
+        deep = {"event": "epoch", "nested": deep}
+    for event in [
+        deep,
+        {"event": "host", "worker": "x" * 10_000, "folder": "/tmp"},
+        {"event": "begin", "epochs": 3, "steps": 10, "threads": "all"},
+        {"event": "files", "files": [{"name": "status.json", "data": b"{}"}]},
+        {"event": "files", "files": [{"name": "../../etc/passwd", "data": b""}]},
+        {"event": "files", "files": [{"name": "model.keras", "data": b"PK" + b"0" * MAX_FILE_BYTES[".keras"]}]},
+        {"event": "files", "files": [{"name": "history.jsonl", "data": b"{}", "at": -1}]},
+        {"event": "whatever"},
+        ["not", "an", "event"],
+    ]:
+        with pytest.raises(ValueError, match="The cluster sent"):
+            checked_event(event)
+    assert checked_event({"event": "checkpoint", "epoch": 2}) == {"event": "checkpoint", "epoch": 2}
 
 
 def test_the_cluster_is_used_only_when_configured(monkeypatch):

@@ -41,7 +41,7 @@ def start(app: AppTest) -> str:
 
 
 def live_view(app: AppTest) -> dict:
-    """What the live training component shows (pages/components/live_run/live_run.js takes it): the progress and new points."""
+    """What the live run's component shows (pages/components/live_run takes it): the progress and new points."""
     chart = next(e.proto for e in app.get("bidi_component") if e.proto.component_name == "mnist_live_run")
     return json.loads(chart.json)
 

@@ -1,49 +1,63 @@
-"""Trainings on a Dask cluster: the same worker process, on another machine, with everything coming back through Dask.
+"""Trainings on a Dask cluster: the same worker process, on another machine, its record sent back file by file.
 
 Used only when MNIST_DASK_SCHEDULER names a scheduler (core.engine.execution.backend_from_environment); the
 default runs every training on this machine, with nothing to start. Why Dask distributed, not Ray: it is
-pure Python (one `pip install distributed`, nothing compiled, no services of its own besides
-`dask scheduler` and `dask worker`), its Queue and Event carry exactly what a training needs (a stream
-of small events, one flag), and a worker machine needs only this project installed. Ray would bring a
-large native runtime and its own object store to move a few kilobytes a second.
+pure Python (one `pip install distributed`, nothing compiled, no services of its own besides its scheduler
+and workers), its Queue and Event carry exactly what a training needs (a stream of small events, one flag),
+and a worker machine needs only this project installed. Ray would bring a large native runtime and its own
+object store to move a few kilobytes a second.
 
-One training, from this app's process to a Dask worker and back:
+One writer of a run's record: the training worker (core.training.worker), wherever it runs. On a Dask
+worker it writes into a copy of the run in a scratch run store; what it wrote there comes back as files, and
+the app puts them into its own run store as they are (RunStore.write_record_file). So a cluster run has all
+that a local one has (history, snapshots, best and final model, results, the drawings it trained on) and
+nothing here decides what a record holds.
 
     DaskExecution (here)                                      train_on_cluster (on a Dask worker)
       claims the run in the run store
-      submits train_on_cluster(name, config)  ──────────────>  a temporary run store, the same config
-                                                               runs core.training.worker there (LocalExecution)
-      <──── Queue "<name>-events": host, begin, batch, epoch, checkpoint (model bytes), done (model, results)
-      writes each epoch, checkpoint, the results and
-      the final status into the run store: the one record
+      submits train_on_cluster(name, bundle)  ──────────────>  a scratch run store with the run, its drawings
+        bundle: the run's config and drawings record, the      and, for a fine-tune, the run it starts from;
+        drawings, the run a fine-tune starts from              runs core.training.worker there (LocalExecution)
+      <──── Queue "<name>-events": host, then each event of the worker, after the files it changed
+      writes the files into the run store, the final status
       Stop sets Event "<name>-stop"  ────────────────────────>  "stop" on the worker's stdin
 
 The app collects what came back every LISTEN_SECONDS without waiting on the scheduler (a Queue.get that
-times out logs an error there). Lost machines: when nothing has come for POLL_SECONDS, the app asks the
-scheduler whether the Dask worker that took the training (its address and scratch folder) is still there.
-Gone, or the task failed: the run ends *interrupted*, with the history and the best model that had come
-back. Dask reschedules a task whose worker died; the retry finds "<name>-started" set and returns at once,
-so a training never silently starts again from scratch somewhere else.
+times out logs an error there). Everything from the cluster is checked as any input is: an event that is not
+one the worker sends ends the run as failed, with the reason. Lost machines: when nothing has come for
+POLL_SECONDS, the app asks the scheduler whether the Dask worker that took the training (its address and
+scratch folder) is still there. Gone, or the task failed: the run ends *interrupted*, with the history and
+the best model that had come back. Dask reschedules a task whose worker died; the retry finds
+"<name>-started" set and returns at once, so a training never silently starts again from scratch elsewhere.
 
 The app's process imports `distributed` only here, and never TensorFlow.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import os
 import re
 import secrets
+import stat
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
-from core.config import TrainConfig, is_int
+from core.config import is_int, is_run_id
+from core.drawings.folder import MAX_FILE_BYTES as MAX_DRAWING_BYTES
 from core.engine.local import LocalExecution, threads_per_training
+from core.runs import snapshots
+from core.runs.atomic_files import write_bytes_atomic, write_json_atomic
+from core.runs.drawings_record import DrawingsRecord, RecordError
 from core.runs.files import is_batch_record, is_epoch_record
 from core.runs.results import MetricsError, RunMetrics
-from core.runs.states import COMPLETED, FAILED, INTERRUPTED, STOP_REASONS, STOPPED
-from core.runs.store import ClaimError, RunStore, StoreError
+from core.runs.states import COMPLETED, FAILED, INTERRUPTED, QUEUED, STOP_REASONS, STOPPED
+from core.runs.store import RECORD_FILE, ClaimError, RunStore, StoreError
 from core.training.machine import available_cores
 
 log = logging.getLogger(__name__)
@@ -52,6 +66,12 @@ LISTEN_SECONDS = 0.2  # how often the app collects what came back (the Train pag
 POLL_SECONDS = 1.0  # with no event for this long, check that the training's worker is still there
 CONNECT_SECONDS = 10
 MAX_MODEL_BYTES = 400 * 2**20  # above the largest network the form allows (334 MB as saved)
+MAX_FILE_BYTES = {".keras": MAX_MODEL_BYTES, ".npz": snapshots.MAX_FILE_BYTES, ".json": 2**20, ".jsonl": 64 * 2**20}
+MAX_FILES_AN_EVENT = 64
+MAX_DRAWINGS_BYTES = 256 * 2**20  # the drawings a training takes to the cluster, together
+MAX_EVENT_DEPTH = 6  # an event and its records nest three deep; anything deeper is not the worker's
+# What the run a fine-tune starts from needs on the cluster: enough for the worker to check it and start from it.
+PARENT_FILES = ("config.json", "status.json", "metrics.json", "drawings.json", "model.keras")
 _ADDRESS = re.compile(r"^((tcp|tls|ws|wss)://)?[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
 
 
@@ -106,7 +126,7 @@ class DaskBackend:
 
 
 class DaskExecution:
-    """One training on the cluster, seen from the app: the same events as a local worker, written to the store here."""
+    """One training on the cluster, seen from the app: the worker's events, its record written into the store here."""
 
     pid = None  # nothing runs on this machine
 
@@ -118,7 +138,6 @@ class DaskExecution:
         self._client = None
         self._stop = threading.Event()
         self._outcome: dict | None = None
-        self._batches: list[dict] = []
 
     # --- control ------------------------------------------------------
     def stop(self) -> None:
@@ -150,10 +169,10 @@ class DaskExecution:
             yield {"event": "refused", "error": str(error)}
             return
         try:
-            config = self.store.load_config(self.run_id).to_dict()
+            bundle = run_bundle(self.store, self.run_id)
             client = self.backend.client()
             queue = Queue(f"{self.name}-events", client=client)
-            future = client.submit(train_on_cluster, self.name, config, key=self.name, pure=False)
+            future = client.submit(train_on_cluster, self.name, bundle, key=self.name, pure=False)
         except (OSError, StoreError) as error:
             self._end(FAILED, f"The training cluster at {self.backend.address} could not take it: {error}")
             return
@@ -188,7 +207,7 @@ class DaskExecution:
             for item in items:
                 try:
                     event = self._record(item)
-                except StoreError as error:  # this machine cannot record it: no use training on
+                except (StoreError, ValueError) as error:  # not recorded: no use training on
                     self._send_stop()
                     self._end(FAILED, str(error))
                     return
@@ -242,40 +261,37 @@ class DaskExecution:
     def _record(self, item) -> dict | None:
         """Write what an event from the cluster says into the store; the event for the job, or None.
 
-        Everything from the cluster is checked as any input is: a malformed event is logged and skipped.
+        Everything from the cluster is checked as any input is: ValueError, naming what is wrong, for anything
+        that is not an event the worker sends (the run then ends as failed).
         """
-        if not isinstance(item, dict):
-            log.warning("run %s: ignored a message from the cluster that is not an event", self.run_id)
+        item = checked_event(item)
+        kind = item["event"]
+        if kind == "host":
+            self.worker, self.worker_folder = item["worker"], item["folder"]
             return None
-        item = _as_json(item)
-        kind = item.get("event")
-        if kind == "host" and isinstance(item.get("worker"), str) and isinstance(item.get("folder"), str):
-            self.worker, self.worker_folder = item["worker"][:200], item["folder"]
+        if kind == "files":
+            for file in item["files"]:
+                self._receive(file)
             return None
-        if kind == "begin" and _whole(item.get("epochs")) and _whole(item.get("steps")):
-            threads = item.get("threads")
-            return {"event": "begin", "epochs": item["epochs"], "steps": item["steps"], "threads": threads}
-        if kind == "batch" and is_batch_record(_fields(item)) and _whole(item.get("step")):
-            record = _fields(item)
-            self._batches.append(record)
-            return {"event": "batch", **record}
-        if kind == "epoch" and is_epoch_record(_fields(item)):
-            record = _fields(item)
-            self.store.append_epoch(self.run_id, record, self._batches)
-            self._batches = []
-            return {"event": "epoch", **record}
-        if kind == "checkpoint" and isinstance(item.get("model"), bytes):
-            self._save_model(item["model"])
-            return {"event": "checkpoint", "epoch": item.get("epoch")}
         if kind == "done":
             return self._finish(item)
-        log.warning("run %s: ignored an event from the cluster that is not one this app sends (%r)", self.run_id, kind)
-        return None
+        if kind == "refused":
+            raise ValueError(f"The cluster's copy of the run could not be trained: {str(item.get('error'))[:300]}")
+        return item
 
-    def _save_model(self, data: bytes) -> None:
-        if len(data) > MAX_MODEL_BYTES:
-            raise StoreError(f"The model sent back for run {self.run_id} is larger than any this app makes.")
-        self.store.save_model_bytes(self.run_id, data)
+    def _receive(self, file: dict) -> None:
+        """One file of the run's record, as the worker wrote it on the cluster, into the store here. The drawings
+        record keeps this machine's folder (the cluster's copy names its scratch one)."""
+        name, data = file["name"], file["data"]
+        if name == "drawings.json":
+            try:
+                sent = DrawingsRecord.from_dict(json.loads(data))
+            except (ValueError, RecordError) as error:
+                raise ValueError(f"The cluster sent back a drawings record this app cannot read ({error}).") from None
+            here = self.store.load_drawings_record(self.run_id)
+            folder = here.folder if here is not None else sent.folder
+            data = json.dumps(dataclasses.replace(sent, folder=folder).to_dict()).encode()
+        self.store.write_record_file(self.run_id, name, data, file.get("at"))
 
     def _finish(self, item: dict) -> dict:
         status = item.get("status")
@@ -290,10 +306,6 @@ class DaskExecution:
                 metrics = RunMetrics.from_dict(item["metrics"])
             except MetricsError as problem:
                 status, error = FAILED, f"The cluster sent back results this app cannot read ({problem})."
-        if isinstance(item.get("model"), bytes):
-            self._save_model(item["model"])
-        if metrics is not None and status != FAILED:
-            self.store.save_metrics(self.run_id, metrics)
         self.store.update_status(self.run_id, status=status, finished=time.time(), stop_reason=stop_reason, error=error)
         return {
             "event": "done",
@@ -328,12 +340,114 @@ class DaskExecution:
             log.warning("run %s: the cluster's leftovers were not freed: %s", self.run_id, error)
 
 
-def _as_json(value):
-    """What msgpack brought back, as JSON would have it: its arrays come back as tuples; made lists again."""
+# --- what travels -------------------------------------------------------------------------------
+
+
+def run_bundle(store: RunStore, run_id: str) -> dict:
+    """What a Dask worker needs to train the run as this machine would: the run's config and drawings record,
+    the drawings in its folder and, for a fine-tune, the run it starts from. StoreError if they cannot be read."""
+    folder = store.run_dir(run_id)
+    try:
+        files = {
+            name: (folder / name).read_bytes() for name in ("config.json", "drawings.json") if (folder / name).exists()
+        }
+        record = store.load_drawings_record(run_id)
+        drawings, parent = {}, None
+        if record is not None:
+            drawings = _drawing_files(Path(record.folder))
+            if record.parent is not None:
+                parent_folder = store.run_dir(record.parent)
+                parent_files = {
+                    name: (parent_folder / name).read_bytes()
+                    for name in PARENT_FILES
+                    if (parent_folder / name).exists()
+                }
+                parent = {"run_id": record.parent, "files": parent_files}
+    except OSError as error:
+        raise StoreError(f"Run {run_id}'s files could not be read to send to the cluster: {error}") from error
+    return {"run_id": run_id, "files": files, "drawings": drawings, "parent": parent}
+
+
+def _drawing_files(folder: Path) -> dict[str, bytes]:
+    """The plain files of a drawings folder, by name, as the folder's own reader would look at them (dot files,
+    links and folders left out; larger files than it reads, too)."""
+    found, total = {}, 0
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except FileNotFoundError:
+        return found
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.name.isprintable() or entry.is_symlink():
+            continue
+        info = entry.stat(follow_symlinks=False)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_DRAWING_BYTES:
+            continue
+        total += info.st_size
+        if total > MAX_DRAWINGS_BYTES:
+            raise StoreError(f"The drawings in {folder} are more than a training can take to the cluster.")
+        found[entry.name] = Path(entry.path).read_bytes()
+    return found
+
+
+def checked_event(item) -> dict:
+    """An event from the cluster if it is one the worker (or train_on_cluster) sends, with lists made of msgpack's
+    tuples; ValueError naming what is wrong otherwise."""
+    item = _as_json(item)
+    if not isinstance(item, dict):
+        raise ValueError("The cluster sent something that is not an event.")
+    kind = item.get("event")
+    fields = {key: value for key, value in item.items() if key != "event"}
+    if kind == "host":
+        if isinstance(item.get("worker"), str) and isinstance(item.get("folder"), str):
+            if len(item["worker"]) <= 300 and len(item["folder"]) <= 4096:
+                return item
+    elif kind == "begin":
+        threads = item.get("threads")
+        if _whole(item.get("epochs")) and _whole(item.get("steps")) and (threads is None or _whole(threads)):
+            return {"event": "begin", "epochs": item["epochs"], "steps": item["steps"], "threads": threads}
+    elif kind == "batch":
+        if is_batch_record(fields) and _whole(item.get("step")) and len(fields) <= 16:
+            return item
+    elif kind == "epoch":
+        if is_epoch_record(fields) and len(fields) <= 16:
+            return item
+    elif kind == "checkpoint":
+        if _whole(item.get("epoch")):
+            return {"event": "checkpoint", "epoch": item["epoch"]}
+    elif kind == "files":
+        files = item.get("files")
+        if isinstance(files, list) and len(files) <= MAX_FILES_AN_EVENT:
+            for file in files:
+                if not _is_record_file(file):
+                    name = file.get("name") if isinstance(file, dict) else None
+                    raise ValueError(f"The cluster sent a file this app does not take ({str(name)[:60]!r}).")
+            return item
+    elif kind in ("done", "refused"):
+        return item
+    raise ValueError(f"The cluster sent an event this app does not send ({str(kind)[:40]!r}); the run was stopped.")
+
+
+def _is_record_file(file) -> bool:
+    """A file of the run's record as train_on_cluster sends it: a name it may write, bytes within that kind of
+    file's size, and where a log's new lines go (`at`) or nothing for a whole file."""
+    if not isinstance(file, dict) or set(file) - {"name", "data", "at"}:
+        return False
+    name, data, at = file.get("name"), file.get("data"), file.get("at")
+    if not isinstance(name, str) or RECORD_FILE.fullmatch(name) is None or name == "config.json":
+        return False
+    limit = MAX_FILE_BYTES[name[name.rindex(".") :]]
+    return isinstance(data, bytes) and len(data) <= limit and (at is None or (_whole(at) and name.endswith(".jsonl")))
+
+
+def _as_json(value, depth: int = 0):
+    """What msgpack brought back, as JSON would have it: its arrays come back as tuples; made lists again. Deeper
+    than any event the worker sends is refused (ValueError), not followed down."""
+    if depth > MAX_EVENT_DEPTH:
+        raise ValueError("The cluster sent an event nested deeper than any this app sends; the run was stopped.")
     if isinstance(value, dict):
-        return {key: _as_json(item) for key, item in value.items()}
+        return {key: _as_json(item, depth + 1) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_as_json(item) for item in value]
+        return [_as_json(item, depth + 1) for item in value]
     return value
 
 
@@ -341,19 +455,17 @@ def _whole(value) -> bool:
     return is_int(value) and 0 <= value <= 10**9
 
 
-def _fields(item: dict) -> dict:
-    return {key: value for key, value in item.items() if key != "event"}
-
-
 # --- on a Dask worker ---------------------------------------------------------------------------
 
 
-def train_on_cluster(name: str, config: dict) -> str:
+def train_on_cluster(name: str, bundle: dict) -> str:
     """Run one training on this Dask worker's machine and send everything back through the scheduler.
 
-    Runs `python -m core.training.worker` on a temporary run store here, with this machine's cores shared by the
-    trainings this Dask worker runs at once (its --nthreads). Returns "finished", or "not retried" when
-    this is Dask's retry of a training whose first worker was lost.
+    Lays the run out in a scratch run store here (with its drawings, and the run a fine-tune starts from), runs
+    `python -m core.training.worker` on it with this machine's cores shared by the trainings this Dask worker
+    runs at once (its --nthreads), and sends each of the worker's events after the files of the record it
+    changed. Returns "finished", or "not retried" when this is Dask's retry of a training whose first worker
+    was lost.
     """
     from distributed import Event, Queue, get_client, get_worker
 
@@ -367,17 +479,19 @@ def train_on_cluster(name: str, config: dict) -> str:
     events.put({"event": "host", "worker": worker.address, "folder": worker.local_directory})
     threads = threads_per_training(available_cores(), worker.state.nthreads)
     with tempfile.TemporaryDirectory(prefix="mnist-cluster-run-") as folder:
-        store = RunStore(folder)
-        execution = LocalExecution(store.create_run(TrainConfig.from_dict(config)), store, threads)
+        store = RunStore(Path(folder) / "runs")
+        run_id = lay_out(store, Path(folder) / "drawings", bundle)
+        execution = LocalExecution(run_id, store, threads)
         finished = threading.Event()
         threading.Thread(target=_stop_when_asked, args=(stop, execution, finished), daemon=True).start()
+        sent = store.record_files(run_id)  # what the app sent is what it has
         try:
             ended = False
             for event in execution.events():
-                if event.get("event") in ("checkpoint", "done"):
-                    path = store.model_path(execution.run_id)
-                    if path is not None:
-                        event["model"] = path.read_bytes()
+                if event.get("event") != "batch":  # the record changes at the epochs, checkpoints and the end
+                    changed, sent = changed_files(store, run_id, sent)
+                    if changed:
+                        events.put({"event": "files", "files": changed})
                 events.put(event)
                 ended = ended or event.get("event") in ("done", "refused")
             if not ended:
@@ -385,6 +499,52 @@ def train_on_cluster(name: str, config: dict) -> str:
         finally:
             finished.set()
     return "finished"
+
+
+def lay_out(store: RunStore, drawings_folder: Path, bundle: dict) -> str:
+    """The run of `bundle` in `store`, queued, as the app has it (its drawings in `drawings_folder`, which its
+    drawings record now names), and the run a fine-tune starts from; returns the run's id."""
+    run_id, parent = bundle["run_id"], bundle.get("parent")
+    for some_id in [run_id] + ([parent["run_id"]] if parent else []):
+        if not is_run_id(some_id):
+            raise ValueError(f"{str(some_id)[:40]!r} is not a run id")
+    store.root.mkdir(parents=True, exist_ok=True)
+    if parent is not None:
+        (store.root / parent["run_id"]).mkdir()
+        for file_name, data in parent["files"].items():
+            if file_name not in PARENT_FILES:
+                raise ValueError(f"{file_name[:40]!r} is not a file of the run a fine-tune starts from")
+            write_bytes_atomic(store.run_dir(parent["run_id"]) / file_name, data)
+    (store.root / run_id).mkdir()
+    drawings_folder.mkdir()
+    for file_name, data in bundle["drawings"].items():
+        if "/" in file_name or file_name.startswith(".") or not file_name.isprintable():
+            raise ValueError(f"{file_name[:40]!r} is not a drawing's file name")
+        write_bytes_atomic(drawings_folder / file_name, data)
+    for file_name, data in bundle["files"].items():
+        if file_name == "drawings.json":
+            record = dataclasses.replace(DrawingsRecord.from_dict(json.loads(data)), folder=str(drawings_folder))
+            data = json.dumps(record.to_dict()).encode()
+        store.write_record_file(run_id, file_name, data)
+    write_json_atomic(store.run_dir(run_id) / "status.json", {"status": QUEUED, "created": time.time()})
+    return run_id
+
+
+def changed_files(store: RunStore, run_id: str, sent: dict) -> tuple[list[dict], dict]:
+    """The files of the run's record changed since `sent` (name: (size, modified ns) as last sent), as they go to
+    the app: a log's new lines with where they start (`at`), any other file whole; and the new `sent`."""
+    now = store.record_files(run_id)
+    changed = []
+    for name, state in now.items():
+        before = sent.get(name)
+        if state == before:
+            continue
+        data = (store.run_dir(run_id) / name).read_bytes()
+        if name.endswith(".jsonl") and before is not None and before[0] <= len(data):
+            changed.append({"name": name, "data": data[before[0] :], "at": before[0]})
+        else:
+            changed.append({"name": name, "data": data, "at": 0 if name.endswith(".jsonl") else None})
+    return changed, {**sent, **now}
 
 
 def _stop_when_asked(stop, execution: LocalExecution, finished: threading.Event) -> None:

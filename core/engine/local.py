@@ -29,7 +29,7 @@ def threads_per_training(cores: int, at_once: int) -> int:
 
 
 class LocalExecution:
-    """A training in a worker process on this machine: `python -m core.training.worker RUN_ID --runs-dir ... --threads N`.
+    """A training in a worker process on this machine: `python -m core.training.worker RUN_ID --runs-dir ...`.
 
     The worker claims the run and writes its history, checkpoints, results and final status into the
     store itself; its events come on its stdout, one JSON object a line. "stop" on its stdin stops it.

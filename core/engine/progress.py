@@ -84,7 +84,7 @@ class MetricsLog:
 
 
 def progress_bar(progress: Progress | None) -> dict | None:
-    """A progress bar as the live curves draw it (pages/components/live_run/live_run.js): how full, and its line; None for none."""
+    """A progress bar as the live run draws it (pages/components/live_run): how full, and its line; None for none."""
     return {"fraction": progress.fraction, "text": progress_line(progress)} if progress else None
 
 

@@ -1,5 +1,6 @@
 """A `.keras` file's config.json, read as plain JSON and accepted only if it describes a Sequential MLP this app
-could have built: the file's description is only ever data, never handed to Keras (core.keras_file.reading says why)."""
+could have built: the file's description is only ever data, never handed to Keras (core.keras_file.reading
+says why)."""
 
 from __future__ import annotations
 

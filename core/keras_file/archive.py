@@ -1,5 +1,6 @@
 """The zip archive of a `.keras` file, read within a budget: each member's declared size is a claim, so it is
-checked before anything is inflated, and inflation itself stops at the size checked (core.keras_file.reading says why)."""
+checked before anything is inflated, and inflation itself stops at the size checked (core.keras_file.reading
+says why)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Read a `.keras` file, a stranger's upload or the run store's own, as data, within a budget, and never let Keras deserialise it.
+"""Read a `.keras` file, a stranger's upload or the run store's own, as data within a budget: Keras never
+deserialises it.
 
 Why it works this way:
 

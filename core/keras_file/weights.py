@@ -1,5 +1,6 @@
 """A `.keras` file's model.weights.h5, read with h5py as numbers: only data stored inside the file, only the Dense
-kernels and biases its config implies, and compressed pieces inflated here with a cap (core.keras_file.reading says why)."""
+kernels and biases its config implies, and compressed pieces inflated here with a cap (core.keras_file.reading
+says why)."""
 
 from __future__ import annotations
 

@@ -67,6 +67,10 @@ from core.runs.files import (
 from core.runs.states import ACTIVE_STATUSES, DAMAGED, INTERRUPTED, QUEUED, RUNNING
 
 RUNS_DIR_ENV = "MNIST_RUNS_DIR"
+# The files a run's training writes (core.training.worker), which a training elsewhere sends back (core.engine.cluster).
+RECORD_FILE = re.compile(
+    r"(?:config|drawings|metrics)\.json|model\.keras|(?:history|batches)\.jsonl|snapshots/(?:epoch-[0-9]{3}|digits)\.npz"
+)
 DEFAULT_RUNS_DIR = PROJECT_ROOT / "runs"
 
 LOCK_NAME = ".lock"
@@ -370,6 +374,42 @@ class RunStore:
             write_json_atomic(self.run_dir(run_id) / "drawings.json", record.to_dict())
         except OSError as error:
             raise _save_error("the record of the drawings it trains on", error) from error
+
+    def record_files(self, run_id: str) -> dict[str, tuple[int, int]]:
+        """The files of the run's record that are there now, by name (RECORD_FILE), with (size, modified ns)."""
+        folder, found = self.run_dir(run_id), {}
+        names = ["config.json", "drawings.json", "metrics.json", "model.keras", "history.jsonl", "batches.jsonl"]
+        names += [f"{snapshots.FOLDER}/{path.name}" for _, path in snapshots.epoch_files(folder / snapshots.FOLDER)]
+        names.append(f"{snapshots.FOLDER}/{snapshots.DIGITS_FILE}")
+        for name in names:
+            try:
+                info = (folder / name).stat()
+            except OSError:
+                continue
+            found[name] = (info.st_size, info.st_mtime_ns)
+        return found
+
+    def write_record_file(self, run_id: str, name: str, data: bytes, append_at: int | None = None) -> None:
+        """Write one file of the run's record as its training wrote it elsewhere (a Dask worker's copy of the run):
+        whole and atomically, or, for a log (.jsonl) with `append_at`, its new lines after the first `append_at`
+        bytes, which must be what the file holds. ValueError for a name that is not a record file's or a log that
+        does not hold what the sender had; StoreError if it cannot be written."""
+        if not isinstance(name, str) or RECORD_FILE.fullmatch(name) is None or not isinstance(data, bytes):
+            raise ValueError(f"{str(name)[:80]!r} is not a file of a run's record")
+        path = self.run_dir(run_id) / name
+        try:
+            path.parent.mkdir(exist_ok=True)
+            if append_at is None:
+                write_bytes_atomic(path, data)
+                return
+            if not name.endswith(".jsonl") or (path.stat().st_size if path.exists() else 0) != append_at:
+                raise ValueError(f"{name} of run {run_id} does not hold what the training's own copy had")
+            with open(path, "ab") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as error:
+            raise _save_error(f"the training's {name}", error) from error
 
     def set_label(self, run_id: str, label: str) -> None:
         self.update_status(run_id, label=str(label).strip()[:80])

@@ -18,11 +18,7 @@ how long Stop takes to end training.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
@@ -32,6 +28,7 @@ from bench.timing import durations_of_records
 from core.config import TrainConfig, training_images
 from core.engine.jobs import JobManager
 from core.runs.store import RunStore
+from core.training.isolated import run_isolated
 
 
 def layer_sizes(config: TrainConfig) -> list[int]:
@@ -98,26 +95,7 @@ def plain_fit_epochs(config: TrainConfig, steps_per_execution: int | None, fused
     """`model.fit` with fused or Keras's own weight updates, in a fresh process like the app's workers.
 
     Steps per call as given, or as the engine chooses them (None)."""
-    code = (
-        "import json, sys; from core.config import TrainConfig; from bench.training_overhead import "
-        "plain_epoch_times; c = TrainConfig.from_dict(json.loads(sys.argv[1])); "
-        "print(json.dumps(plain_epoch_times(c, json.loads(sys.argv[2]), json.loads(sys.argv[3]))))"
-    )
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            code,
-            json.dumps(config.to_dict()),
-            json.dumps(steps_per_execution),
-            json.dumps(fused_updates),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_isolated("bench.training_overhead", "plain_epoch_times", config, steps_per_execution, fused_updates)
 
 
 def measure(repeats: int = 3, epochs: int = 4) -> dict:

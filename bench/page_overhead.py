@@ -31,7 +31,6 @@ import os
 import random
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ from bench.timing import durations_of_records
 from bench.training_overhead import engine_epoch_times
 from core.config import TrainConfig
 from core.runs.states import ACTIVE_STATUSES
+from core.training.isolated import run_isolated
 from tests.browser import Server, launch_chromium, set_number, wait_idle
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -251,18 +251,7 @@ def _lines(path: Path) -> int:
 def plain_epoch_times_in_a_process(config: TrainConfig) -> list[float]:
     """Plain `model.fit` in a fresh Python process, like each of the app's trainings (a worker process):
     the bench's own process also drives two browsers and has trained before."""
-    code = (
-        "import json, sys; from core.config import TrainConfig; from bench.training_overhead import "
-        "plain_epoch_times; print(json.dumps(plain_epoch_times(TrainConfig.from_dict(json.loads(sys.argv[1])))))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(config.to_dict())],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_isolated("bench.training_overhead", "plain_epoch_times", config)
 
 
 def measure(repeats: int = 2, epochs: int = 4, pairs: int = 8) -> dict:

@@ -62,7 +62,7 @@ from core.training.machine import available_cores
 
 log = logging.getLogger(__name__)
 
-LISTEN_SECONDS = 0.2  # how often the app collects what came back (the Train page's live feed asks every 0.4 s)
+LISTEN_SECONDS = 0.2  # how often the app collects what came back: more often than the live feed sends
 POLL_SECONDS = 1.0  # with no event for this long, check that the training's worker is still there
 CONNECT_SECONDS = 10
 MAX_MODEL_BYTES = 400 * 2**20  # above the largest network the form allows (334 MB as saved)

@@ -32,7 +32,7 @@ IMPORTED = "imported"
 
 
 @dataclass(frozen=True)
-class Look:
+class StatusBadge:
     """How a status shows on a page: a word, a Material icon name and a badge colour."""
 
     word: str
@@ -40,15 +40,15 @@ class Look:
     colour: str
 
 
-LOOKS = {
-    QUEUED: Look("queued", "hourglass_empty", "gray"),
-    RUNNING: Look("training", "play_arrow", "blue"),
-    COMPLETED: Look("completed", "check", "green"),
-    STOPPED: Look("stopped", "stop", "orange"),
-    FAILED: Look("failed", "error", "red"),
-    INTERRUPTED: Look("interrupted", "power_off", "red"),
-    CANCELLED: Look("cancelled", "close", "gray"),
-    DAMAGED: Look("damaged", "broken_image", "red"),
+STATUS_BADGES = {
+    QUEUED: StatusBadge("queued", "hourglass_empty", "gray"),
+    RUNNING: StatusBadge("training", "play_arrow", "blue"),
+    COMPLETED: StatusBadge("completed", "check", "green"),
+    STOPPED: StatusBadge("stopped", "stop", "orange"),
+    FAILED: StatusBadge("failed", "error", "red"),
+    INTERRUPTED: StatusBadge("interrupted", "power_off", "red"),
+    CANCELLED: StatusBadge("cancelled", "close", "gray"),
+    DAMAGED: StatusBadge("damaged", "broken_image", "red"),
 }
 
 STOP_REASONS = {

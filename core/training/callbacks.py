@@ -111,7 +111,7 @@ class SnapshotCallback(keras.callbacks.Callback):
 
     Each snapshot holds the first hidden layer's incoming weights for its first neurons, the model's
     probabilities for a fixed handful of validation digits, and a histogram of every Dense layer's
-    weights: about 40 KB, a few milliseconds of work per epoch.
+    weights: a small file and little work per epoch.
 
     Args:
         save: called with each `Snapshot` (epoch 0 before the first epoch, then 1, 2, ...).

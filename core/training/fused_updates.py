@@ -1,10 +1,9 @@
 """Keras's optimizers with each weight's update done by one of TensorFlow's fused kernels.
 
 Keras 3 writes an update as separate tensor operations (square, multiply, add, divide, sqrt,
-assign), each a pass over the weights and a new temporary array: for the default network,
-RMSprop's updates took 0.37-0.47 of an epoch's matrix-multiply bound on this 2-core CPU.
-TensorFlow's fused kernels (ResourceApplyRMSProp and kin) do the same arithmetic in one pass,
-in place: 0.14-0.16 of the bound, and the app's epochs ran 1.15x faster (README, "How it trains").
+assign), each a pass over the weights and a new temporary array: on a CPU, a large share of a
+small MLP's epoch. TensorFlow's fused kernels (ResourceApplyRMSProp and kin) do the same arithmetic
+in one pass, in place (docs/benchmarks.md has what that saves).
 The weights they produce agree with Keras's own to float rounding (tests/test_fused_updates.py).
 
 Used for training only: a saved model names Keras's stock optimizer (core.training.model.export_model), so

@@ -4,8 +4,8 @@ The app's server reads drawings with numpy (core.drawings.inference) and trains 
 processes (core.training.worker). The little TensorFlow work left on a page (writing an
 imported model as a `.keras` file, showing what augmentation does) runs here
 instead: once TensorFlow is in the server, Streamlit clears its Keras session
-after every rerun of every page (a full garbage collection, about 165 ms each),
-and the server's memory grows by the runtime's 500 MB or more.
+after every rerun of every page (a full garbage collection each time), and the
+server's memory grows by the whole runtime.
 
     result = run_isolated("core.training.model", "save_model_file", config_dict, weights, path)
 

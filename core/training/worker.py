@@ -143,7 +143,7 @@ def _train(
     ]
     if config.reduce_lr:
         # Halving the step size once validation accuracy stalls for an epoch lets training settle into a
-        # better minimum: the default network gains about 0.2 points of test accuracy (README, benchmarks).
+        # better minimum (docs/benchmarks.md has what it gains).
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
                 monitor=MONITOR, mode="max", factor=LR_FACTOR, patience=LR_PATIENCE, min_lr=MIN_LEARNING_RATE

@@ -191,8 +191,8 @@ def activation_blocks(activations: list[np.ndarray], width: int = 560, gap: int 
 
 @dataclass(frozen=True)
 class MapPicture:
-    """The hidden map's 2,000 digits drawn once, as a palette image (PNG-encoded in about 5 ms, against
-    25 ms for the same picture in RGB). A drawing's place is shown over it by the page, not drawn into it:
+    """The hidden map's 2,000 digits drawn once, as a palette image (PNG-encodes several times faster than
+    the same picture in RGB). A drawing's place is shown over it by the page, not drawn into it:
     the picture stays the same for every stroke. `origin` and `scale` turn map coordinates into picture
     pixels (y grows upwards on the map, downwards in the picture). Never changed once made: one picture
     serves every session.

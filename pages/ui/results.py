@@ -7,15 +7,15 @@ import streamlit as st
 
 from core.engine.progress import format_duration
 from core.runs.results import RunMetrics
-from core.runs.states import IMPORTED, LOOKS, stop_reason_text
+from core.runs.states import IMPORTED, STATUS_BADGES, stop_reason_text
 from core.training.data import bundled_mnist
 from core.views import charts
 
 
 def status_badge(status: str) -> str:
     """A run's status as a coloured badge (Streamlit Markdown)."""
-    look = LOOKS.get(status)
-    return f":{look.colour}-badge[:material/{look.icon}: {look.word}]" if look else status
+    badge = STATUS_BADGES.get(status)
+    return f":{badge.colour}-badge[:material/{badge.icon}: {badge.word}]" if badge else status
 
 
 def training_charts(batches: list[dict], epochs: list[dict], max_epochs: int, key: str) -> None:

@@ -27,10 +27,10 @@ def train_page_run_id() -> str | None:
 
 
 # The sidebar's refresh. Each is a rerun of its fragment: the server's work and a render in the browser, which
-# delays a stroke on the Draw page that lands on it (bench/browser_latency.py: p95 about 15 ms higher with a
-# refresh each second than with none) and costs a class's server a rerun per open page. A refresh that changed
-# with the state (slow while nothing trains) needed a rerun of the whole page to switch, on every open page at
-# once: under a class's short trainings that was a storm of full reruns (tests/e2e/test_classroom.py).
+# delays a stroke on the Draw page that lands on it (bench/browser_latency.py measures it) and costs a class's
+# server a rerun per open page. A refresh that changed with the state (slow while nothing trains) needed a rerun
+# of the whole page to switch, on every open page at once: under a class's short trainings that was a storm of
+# full reruns (tests/e2e/test_classroom.py).
 SIDEBAR_POLL_SECONDS = 2.0
 
 

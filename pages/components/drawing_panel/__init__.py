@@ -3,9 +3,9 @@ probabilities, the buttons that label the drawing, where it lands on the model's
 model saw and how its hidden neurons fire.
 
 Why one component and not a dozen Streamlit elements: at every stroke the browser renders each element of
-the fragment again (its styles, its Markdown), and with about fifteen of them that took it 35-55 ms of its
-main thread before the prediction showed (bench/browser_latency.py). This component (Streamlit components
-v2: no iframe) is one element whose script (drawing_panel.js beside this file) changes only what changed: the texts,
+the fragment again (its styles, its Markdown), and with about fifteen of them that held up the prediction
+(bench/browser_latency.py measures it). This component (Streamlit components v2: no iframe) is one element
+whose script (drawing_panel.js beside this file) changes only what changed: the texts,
 the bars' heights, the ring's place on the map, and a picture only when its bytes changed. The map itself
 is the same picture for every stroke; only the ring moves.
 

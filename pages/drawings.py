@@ -8,6 +8,7 @@ from core.runs.states import FINISHED_WITH_RESULTS, IMPORTED
 from core.training.teaching import mnist_baseline, trained_drawings
 from pages.ui.results import upscale
 from pages.ui.store import run_store, usable_runs
+from pages.ui.text import literal
 from pages.ui.your_drawings import drawing_score, drawing_set, fine_tune_button, scan_drawings
 
 GALLERY_COLUMNS = 8
@@ -121,14 +122,14 @@ def gallery(scan: DrawingScan) -> None:
             cells = st.columns(GALLERY_COLUMNS)
             for i, drawing in enumerate(drawings):
                 with cells[i % GALLERY_COLUMNS]:
-                    st.image(upscale(drawing.image, 3), caption=drawing.name)
+                    st.image(upscale(drawing.image, 3), caption=literal(drawing.name))
                     if st.button("Delete", icon=":material/delete:", key=f"delete-{drawing.name}", type="tertiary"):
                         try:
                             drawing_set().delete(drawing.name)
                         except DrawingSetError as error:
-                            st.error(str(error), icon=":material/error:")
+                            st.error(literal(str(error)), icon=":material/error:")
                         else:
-                            st.toast(f"Deleted {drawing.name}.")
+                            st.toast(f"Deleted {literal(drawing.name)}.")
                             st.rerun()
 
 

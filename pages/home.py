@@ -7,6 +7,7 @@ from core.runs.classroom import class_leaderboard
 from core.runs.store import StoreError, best_run
 from pages.ui.identity import current_person
 from pages.ui.store import run_store, usable_runs
+from pages.ui.text import literal
 
 
 def class_view(runs: list) -> None:
@@ -82,7 +83,7 @@ if best is not None:
     c.metric("Runs trained", sum(run.metrics is not None for run in runs))
     st.page_link(
         "pages/draw.py",
-        label=f"Draw digits for {best.display_name}",
+        label=f"Draw digits for {literal(best.display_name)}",
         icon=":material/draw:",
         query_params={"run": best.run_id},
     )

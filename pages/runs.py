@@ -15,6 +15,7 @@ from pages.components.inside_network import inside_network
 from pages.ui.identity import current_person, may_change_run, owner_label, refusal_text
 from pages.ui.results import run_results, status_badge, training_charts
 from pages.ui.store import job_manager, run_store
+from pages.ui.text import literal
 from pages.ui.your_drawings import drawing_score, fine_tune_button, scan_drawings, taught_results
 
 store, manager = run_store(), job_manager()
@@ -27,7 +28,7 @@ def delete_button(run, container, key: str, disabled: bool = False, help: str | 
     if not may_change_run(person, run.owner):
         disabled, help = True, refusal_text("delete", run.owner, run.owner_name)
     with container.popover("Delete run", icon=":material/delete:", disabled=disabled, help=help):
-        st.write(f"Delete `{run.display_name}` and its model for good?")
+        st.markdown(f"Delete {literal(run.display_name)} and its model for good?")
         if st.button("Yes, delete it", type="primary", key=key):
             try:
                 if not may_change_run(person, run.owner):

@@ -1,6 +1,9 @@
 """A class on one server: owners kept as hashes, who may change a run, the teacher's settings, each person's best."""
 
+import hashlib
+import hmac
 import json
+import time
 
 import pytest
 
@@ -8,7 +11,9 @@ from core.config import TrainConfig
 from core.runs.classroom import (
     ClassroomConfigError,
     ClassroomSettings,
+    GuessThrottle,
     Person,
+    _stretched,
     account_owner,
     browser_owner,
     class_leaderboard,
@@ -106,7 +111,9 @@ def test_teacher_settings_come_from_secrets_and_wrong_ones_say_what_to_write():
         {"classroom": {"teacher_password": "open sesame", "teachers": ["Ms.T@School.example"]}, "auth": {"x": 1}}
     )
     assert settings.password_matches("open sesame") and not settings.password_matches("open sesame ")
-    assert settings.is_teacher_account("ms.t@school.example") and not settings.is_teacher_account("ada@x.example")
+    assert settings.is_teacher_account("ms.t@school.example", verified=True)
+    assert not settings.is_teacher_account("ada@x.example", verified=True)
+    assert not settings.is_teacher_account("ms.t@school.example", verified=False)  # anyone can claim an address
     assert settings.login and settings.has_teacher
     assert ClassroomSettings.from_secrets({}) == ClassroomSettings() and not ClassroomSettings().password_matches("")
     with pytest.raises(ClassroomConfigError, match="at least 8 characters"):
@@ -174,3 +181,32 @@ def test_a_browser_signed_in_with_the_teacher_password_stays_the_teachers_until_
     assert not NO_TEACHER.is_teacher_mark(owner, mark)
     store.remember_teacher(owner, None)
     assert store.classroom().teachers == {}
+
+
+def test_the_teacher_mark_is_stretched_and_only_the_right_password_makes_it():
+    settings = ClassroomSettings(teacher_password="open sesame")
+    owner = browser_owner(TOKEN_A)
+    started = time.perf_counter()
+    mark = _stretched.__wrapped__("open sesame", owner)  # what one offline guess costs
+    assert time.perf_counter() - started > 0.01 and mark == settings.teacher_mark(owner)
+    assert mark != hmac.new(b"open sesame", owner.encode(), hashlib.sha256).hexdigest()  # not a fast HMAC
+
+
+def test_the_wait_between_guesses_doubles_is_bounded_and_ends_with_a_right_guess():
+    now = [0.0]
+    throttle = GuessThrottle(free=3, first_wait=2.0, most_wait=60.0, places=2, clock=lambda: now[0])
+    for _ in range(3):
+        assert throttle.wait("10.0.0.7") == 0
+        throttle.failed("10.0.0.7")
+    assert throttle.wait("10.0.0.7") == 2.0 and throttle.wait("10.0.0.8") == 0  # another place is not slowed
+    waits = []
+    for _ in range(6):
+        now[0] += throttle.wait("10.0.0.7")
+        throttle.failed("10.0.0.7")
+        waits.append(throttle.wait("10.0.0.7"))
+    assert waits == [4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    throttle.succeeded("10.0.0.7")
+    assert throttle.wait("10.0.0.7") == 0
+    for place in ("a", "b", "c"):  # it remembers a bounded number of places
+        throttle.failed(place)
+    assert len(throttle._failures) == 2

@@ -48,7 +48,11 @@ def test_the_teacher_can_switch_the_class_view_off_for_everyone(class_store):
     # A class that signs in (st.login), and a teacher's account listed in secrets.toml.
     teacher = AppTest.from_file(APP, default_timeout=60)
     teacher.secrets = {"auth": {"client_id": "class"}, "classroom": {"teachers": ["ms.t@school.example"]}}
-    teacher.user = {"is_logged_in": True, "email": "Ms.T@school.example", "name": "Ms T"}
+    claimed = {"is_logged_in": True, "email": "Ms.T@school.example", "name": "Ms T"}
+    teacher.user = claimed  # the address claimed, not verified by the provider: not the teacher
+    teacher.run()
+    assert not any(t.label == "Show the class view to everyone" for t in teacher.toggle)
+    teacher.user = {**claimed, "email_verified": True}
     teacher.run()
     switch = next(t for t in teacher.toggle if t.label == "Show the class view to everyone")
     switch.set_value(False).run()

@@ -9,8 +9,9 @@ import time
 from core.config import count_parameters
 from core.drawings.inference import Classifier
 from core.keras_file.reading import read_model
+from core.runs.classroom import clean_name
 from core.runs.states import COMPLETED, IMPORTED
-from core.runs.store import RunStore, StoreError
+from core.runs.store import MAX_LABEL_CHARS, RunStore, StoreError
 from core.training.data import bundled_mnist, to_float
 from core.training.evaluation import evaluate
 from core.training.isolated import IsolatedError
@@ -49,7 +50,7 @@ def import_model(data: bytes, filename: str, store: RunStore, owner: str | None 
             started=time.time(),
             finished=time.time(),
             stop_reason=IMPORTED,
-            label=f"imported: {filename}"[:80],
+            label=clean_name(f"imported: {filename}", most=MAX_LABEL_CHARS),
         )
     except BaseException:
         shutil.rmtree(store.run_dir(run_id), ignore_errors=True)

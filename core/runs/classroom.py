@@ -19,11 +19,14 @@ Plain Python: the pages read the browser, the secrets and the signed-in user, an
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
+import threading
+import time
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from core.config import is_sha256
@@ -63,15 +66,15 @@ def account_owner(account: str) -> str:
     return hashlib.sha256(b"account:" + account.encode()).hexdigest()
 
 
-def clean_name(text) -> str:
-    """A display name as stored and shown: printable, single spaces, at most MAX_NAME_CHARS characters.
+def clean_name(text, most: int = MAX_NAME_CHARS) -> str:
+    """A display name (or a run's label) as stored and shown: printable, single spaces, at most `most` characters.
 
     Control and formatting characters (newlines, right-to-left overrides) are dropped; "" if nothing is left.
     """
     if not isinstance(text, str):
         return ""
     kept = "".join(ch if unicodedata.category(ch)[0] not in "CZ" or ch == " " else " " for ch in text)
-    return " ".join(kept.split())[:MAX_NAME_CHARS].strip()
+    return " ".join(kept.split())[:most].strip()
 
 
 def is_clean_name(value) -> bool:
@@ -137,19 +140,71 @@ class ClassroomSettings:
             return False
         return hmac.compare_digest(attempt.encode(), self.teacher_password.encode())
 
-    def is_teacher_account(self, email: str | None) -> bool:
-        return isinstance(email, str) and email.strip().lower() in self.teachers
+    def is_teacher_account(self, email: str | None, verified: bool) -> bool:
+        """Whether a signed-in account is a teacher's: listed in `teachers`, and its e-mail address verified by the
+        sign-in provider (an unverified claim is anyone's to make)."""
+        return verified is True and isinstance(email, str) and email.strip().lower() in self.teachers
 
     def teacher_mark(self, owner: str) -> str | None:
-        """What the store keeps for a browser that signed in with the teacher password: an HMAC of its owner keyed
-        by the password, so the browser stays the teacher's across reloads until the password changes."""
+        """What the store keeps for a browser that signed in with the teacher password, so it stays the teacher's
+        across reloads until the password changes: the password stretched with scrypt, salted with the owner. Slow
+        on purpose (someone who reads the store's classroom.json must pay that for each guess of the password);
+        this server works it out once per browser."""
         if not self.teacher_password:
             return None
-        return hmac.new(self.teacher_password.encode(), owner.encode(), hashlib.sha256).hexdigest()
+        return _stretched(self.teacher_password, owner)
 
     def is_teacher_mark(self, owner: str | None, mark: str | None) -> bool:
         expected = self.teacher_mark(owner) if owner else None
         return bool(expected and isinstance(mark, str) and hmac.compare_digest(expected, mark))
+
+
+@functools.lru_cache(maxsize=4096)
+def _stretched(password: str, owner: str) -> str:
+    salt = b"mnist-trainer teacher mark:" + owner.encode()
+    return hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32).hex()
+
+
+class GuessThrottle:
+    """How often the teacher password may be tried from one place (a client's address): a few wrong guesses at
+    once, then one guess judged per wait, the wait doubling with each further wrong guess, up to `most_wait`
+    seconds. A right guess forgets the place. Thread-safe: one per server, shared by its sessions.
+
+    Example:
+        wait = throttle.wait(place)          # 0: judge this guess now
+        throttle.failed(place)               # it was wrong
+    """
+
+    def __init__(
+        self,
+        free: int = 3,
+        first_wait: float = 2.0,
+        most_wait: float = 300.0,
+        places: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.free, self.first_wait, self.most_wait, self.places, self.clock = free, first_wait, most_wait, places, clock
+        self._lock = threading.Lock()
+        self._failures: dict[str, tuple[int, float]] = {}  # place: (wrong guesses in a row, when the next is judged)
+
+    def wait(self, place: str) -> float:
+        """Seconds before a guess from `place` is judged; 0 for now."""
+        with self._lock:
+            _, judged_from = self._failures.get(place, (0, 0.0))
+            return max(0.0, judged_from - self.clock())
+
+    def failed(self, place: str) -> None:
+        with self._lock:
+            wrong = self._failures.pop(place, (0, 0.0))[0] + 1
+            over = wrong - self.free
+            wait = 0.0 if over < 0 else min(self.first_wait * 2**over, self.most_wait)
+            self._failures[place] = (wrong, self.clock() + wait)
+            while len(self._failures) > self.places:  # the places heard from longest ago go first
+                del self._failures[next(iter(self._failures))]
+
+    def succeeded(self, place: str) -> None:
+        with self._lock:
+            self._failures.pop(place, None)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ from core.runs.files import (
 from core.runs.states import ACTIVE_STATUSES, DAMAGED, INTERRUPTED, QUEUED, RUNNING
 
 RUNS_DIR_ENV = "MNIST_RUNS_DIR"
+MAX_LABEL_CHARS = 80
 # The files a run's training writes (core.training.worker), which a training elsewhere sends back (core.engine.cluster).
 RECORD_FILE = re.compile(
     r"(?:config|drawings|metrics)\.json|model\.keras|(?:history|batches)\.jsonl|snapshots/(?:epoch-[0-9]{3}|digits)\.npz"
@@ -412,7 +413,7 @@ class RunStore:
             raise _save_error(f"the training's {name}", error) from error
 
     def set_label(self, run_id: str, label: str) -> None:
-        self.update_status(run_id, label=str(label).strip()[:80])
+        self.update_status(run_id, label=clean_name(label, most=MAX_LABEL_CHARS))
 
     def runs_of(self, owner: str) -> list[str]:
         """The ids of the runs `owner` started (damaged ones too, where their owner can still be read)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import html
 import json
 
 import numpy as np
@@ -224,7 +225,8 @@ def run_comparison(histories: dict[str, list[dict]], metric: str) -> go.Figure:
     import plotly.express as px
 
     figure = go.Figure()
-    for colour, (name, history) in zip(px.colors.qualitative.Plotly * 4, histories.items()):
+    for colour, (label, history) in zip(px.colors.qualitative.Plotly * 4, histories.items()):
+        name = html.escape(label)  # a run's label is typed by a person; Plotly renders tags like <a href> in names
         epochs = [record["epoch"] for record in history]
         figure.add_trace(
             go.Scatter(

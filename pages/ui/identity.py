@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 
 import streamlit as st
@@ -9,6 +10,7 @@ import streamlit as st
 from core.runs.classroom import (
     ClassroomConfigError,
     ClassroomSettings,
+    GuessThrottle,
     Person,
     account_owner,
     browser_owner,
@@ -21,6 +23,7 @@ from core.runs.classroom import (
 from core.runs.store import StoreError
 from pages.ui.store import run_store
 from pages.ui.streamlit_internals import route_every_page_through_app
+from pages.ui.text import literal
 
 route_every_page_through_app()
 
@@ -102,7 +105,10 @@ def current_person() -> Person:
         email = st.user.get("email")
         owner = account_owner(email or st.user.get("sub") or "")
         name = classroom.names.get(owner) or clean_name(st.user.get("name") or email) or placeholder_name(owner)
-        teacher = settings.is_teacher_account(email) or settings.is_teacher_mark(owner, classroom.teachers.get(owner))
+        verified = st.user.get("email_verified") is True
+        teacher = settings.is_teacher_account(email, verified) or settings.is_teacher_mark(
+            owner, classroom.teachers.get(owner)
+        )
         return Person(owner=owner, name=name, teacher=teacher)
     owner = browser_owner(_browser_token())
     name = classroom.names.get(owner) or placeholder_name(owner)
@@ -110,7 +116,8 @@ def current_person() -> Person:
 
 
 def owner_label(owner: str | None, owner_name: str) -> str:
-    """How a run's owner is shown: their name, a placeholder, or that it is nobody's."""
+    """How a run's owner is shown: their name, a placeholder, or that it is nobody's (plain text: for st.text and
+    tables; `literal` it for anything that renders Markdown)."""
     return owner_name or (placeholder_name(owner) if owner else "nobody (command line or older)")
 
 
@@ -119,7 +126,8 @@ def may_change_run(person: Person, owner: str | None) -> bool:
 
 
 def refusal_text(action: str, owner: str | None, owner_name: str) -> str:
-    return refusal(action, owner_label(owner, owner_name) if owner else "", classroom_settings())
+    """Why this person may not `action` the run, as Markdown (help texts, warnings): the owner's name literal."""
+    return refusal(action, literal(owner_label(owner, owner_name)) if owner else "", classroom_settings())
 
 
 def identity_sidebar() -> None:
@@ -131,7 +139,7 @@ def identity_sidebar() -> None:
         st.caption("Sign in to train and to own your runs; you can look at everything without.")
         st.button("Sign in", icon=":material/login:", on_click=st.login, key="sign_in")
     else:
-        with st.popover(person.name or "You", icon=":material/person:"):
+        with st.popover(literal(person.name) or "You", icon=":material/person:"):
             your_name_form(person)
         if settings.login:
             st.button("Sign out", icon=":material/logout:", on_click=st.logout, key="sign_out")
@@ -163,12 +171,30 @@ def your_name_form(person: Person) -> None:
                 st.rerun()
 
 
+@st.cache_resource
+def password_throttle() -> GuessThrottle:
+    """One for this server: every session's guesses of the teacher password count, by the address they came from."""
+    return GuessThrottle()
+
+
 def teacher_sign_in(settings: ClassroomSettings, person: Person) -> None:
-    """The teacher password makes this browser (or account) the teacher's, kept in the store across reloads."""
+    """The teacher password makes this browser (or account) the teacher's, kept in the store across reloads.
+
+    Wrong guesses are slowed down by where they come from (the client's address: a browser's cookie is anyone's
+    to change): after a few, a guess is judged only once the wait has passed, and the page says how long."""
     with st.form("teacher_sign_in", border=False):
         attempt = st.text_input("Teacher password", type="password")
         if st.form_submit_button("Sign in as teacher"):
+            throttle, place = password_throttle(), st.context.ip_address or "unknown"
+            wait = throttle.wait(place)
+            if wait > 0:
+                st.error(
+                    f"Too many wrong passwords from here: try again in {math.ceil(wait)} seconds.",
+                    icon=":material/hourglass_top:",
+                )
+                return
             if settings.password_matches(attempt):
+                throttle.succeeded(place)
                 try:
                     run_store().remember_teacher(person.owner, settings.teacher_mark(person.owner))
                 except StoreError as error:
@@ -176,4 +202,5 @@ def teacher_sign_in(settings: ClassroomSettings, person: Person) -> None:
                 else:
                     st.rerun()
             else:
+                throttle.failed(place)
                 st.error("That is not the teacher password.", icon=":material/key_off:")

@@ -10,6 +10,7 @@ from core.engine.progress import progress_line
 from core.runs.states import QUEUED, RUNNING
 from pages.ui.identity import current_person, owner_label
 from pages.ui.store import job_manager
+from pages.ui.text import literal
 
 
 def progress_text(job: TrainingJob) -> str:
@@ -59,7 +60,7 @@ def _training_status() -> None:
     running = [job for job in active if job.status == RUNNING]
     waiting = [job for job in active if job.status == QUEUED]
     for job in running:
-        name = f"{job.config.shape_label()} · {owner_label(job.owner, job.owner_name)}" if job.owner else ""
+        name = f"{job.config.shape_label()} · {literal(owner_label(job.owner, job.owner_name))}" if job.owner else ""
         st.progress(job.progress().fraction, text=f"{name or job.config.shape_label()} · {progress_text(job)}")
     owner = current_person().owner
     mine = [job for job in active if owner is not None and job.owner == owner]

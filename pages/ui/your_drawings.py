@@ -19,6 +19,7 @@ from core.training.teaching import (
 )
 from pages.ui.identity import current_person
 from pages.ui.store import job_manager, run_classifier, run_store
+from pages.ui.text import literal
 
 
 def drawing_set() -> DrawingSet:
@@ -89,7 +90,7 @@ def taught_results(run: RunInfo, runs: list[RunInfo], key: str) -> None:
             "MNIST test accuracy",
             f"{run.metrics.test_accuracy:.2%}",
             delta=f"{change:+.2f} points",
-            help=f"Against {baseline.name}: {baseline.test_accuracy:.2%}.",
+            help=f"Against {literal(baseline.name)}: {baseline.test_accuracy:.2%}.",
         )
     st.caption(
         lineage
@@ -99,7 +100,7 @@ def taught_results(run: RunInfo, runs: list[RunInfo], key: str) -> None:
             else ""
         )
         + (
-            f" MNIST test accuracy against {baseline.name}: {baseline.test_accuracy:.2%}."
+            f" MNIST test accuracy against {literal(baseline.name)}: {baseline.test_accuracy:.2%}."
             if baseline is not None
             else " Train the same settings without your drawings to see what they cost on MNIST."
         )

@@ -12,9 +12,10 @@ from core.training.model import describe_layers
 from core.training.teaching import split_for_training
 from pages.components.inside_network import inside_network
 from pages.components.live_run import live_run as live_run_component
-from pages.ui.identity import current_person, may_change_run, owner_label, refusal_text
+from pages.ui.identity import current_person, may_change_run, owner_label, queue_share, refusal_text
 from pages.ui.results import run_results, status_badge, training_charts, upscale
 from pages.ui.store import job_manager, run_store, usable_runs
+from pages.ui.text import literal
 from pages.ui.training_status import train_page_run_id
 from pages.ui.your_drawings import fine_tune_button, scan_drawings, taught_results
 
@@ -191,6 +192,12 @@ def stop_button(job) -> None:
     ):
         if may_change_run(current_person(), job.owner):
             manager.stop(job.run_id)
+    theirs = [other for other in manager.active() if job.owner is not None and other.owner == job.owner]
+    if current_person().teacher and len(theirs) > 1:
+        whose = literal(owner_label(job.owner, job.owner_name))
+        if st.button(f"Stop all {len(theirs)} of {whose}'s trainings", icon=":material/block:", key="stop_all"):
+            if current_person().teacher:
+                manager.stop_all(job.owner)
 
 
 def finished_run(run_id: str) -> None:
@@ -255,7 +262,7 @@ def start_button(config: TrainConfig | None, shown_job) -> None:
         help=help_text,
     ):
         try:
-            job = manager.submit(config, owner=person.owner, owner_name=person.name)
+            job = manager.submit(config, owner=person.owner, owner_name=person.name, share=queue_share(person))
         except StoreError as error:
             st.error(str(error), icon=":material/error:")
         else:

@@ -210,3 +210,11 @@ def test_the_wait_between_guesses_doubles_is_bounded_and_ends_with_a_right_guess
     for place in ("a", "b", "c"):  # it remembers a bounded number of places
         throttle.failed(place)
     assert len(throttle._failures) == 2
+
+
+def test_the_queue_share_is_a_setting_of_the_class():
+    assert ClassroomSettings.from_secrets({}).trainings_per_person == 2
+    assert ClassroomSettings.from_secrets({"classroom": {"trainings_per_person": 5}}).trainings_per_person == 5
+    for wrong in (0, 101, "3", True):
+        with pytest.raises(ClassroomConfigError, match="trainings_per_person"):
+            ClassroomSettings.from_secrets({"classroom": {"trainings_per_person": wrong}})

@@ -4,7 +4,7 @@ import pytest
 
 from core.config import TrainConfig
 from core.engine.execution import ExecutionSetupError, max_concurrent_from_environment
-from core.engine.jobs import JobManager
+from core.engine.jobs import JobManager, ShareError
 from core.engine.local import LocalBackend, threads_per_training
 from core.runs.states import COMPLETED, QUEUED
 from core.training.machine import available_cores
@@ -50,3 +50,22 @@ def test_the_default_is_one_training_per_two_cores_and_a_bad_setting_says_why(mo
         monkeypatch.setenv("MNIST_MAX_CONCURRENT", bad)
         with pytest.raises(ExecutionSetupError, match="MNIST_MAX_CONCURRENT must be a whole number from 1 to 256"):
             max_concurrent_from_environment(default=1)
+
+
+def test_each_person_has_a_share_of_the_queue_and_the_teacher_can_stop_all_of_ones(store, monkeypatch):
+    monkeypatch.setenv("MNIST_MAX_CONCURRENT", "1")
+    manager = JobManager(store)
+    ada, bob = "a" * 64, "b" * 64
+    long = TINY.replace(epochs=200, train_limit=2_000)
+    first, second = (manager.submit(long.replace(seed=s), owner=ada, share=2) for s in (1, 2))
+    with pytest.raises(ShareError) as refused:  # a third tab (or session) of hers: refused, naming hers
+        manager.submit(long, owner=ada, share=2)
+    told = str(refused.value)
+    assert "2 trainings running or waiting at once" in told and first.run_id in told and second.run_id in told
+    assert "1 ahead" in told
+    assert len(store.list_runs()) == 2  # nothing recorded for the refused one
+    others = manager.submit(TINY, owner=bob, share=2)  # someone else still can, and so can the teacher
+    teachers = manager.submit(TINY, owner=ada, share=None)
+    assert sorted(manager.stop_all(ada)) == sorted([first.run_id, second.run_id, teachers.run_id])
+    assert all(job.wait(120) for job in (first, second, teachers, others))
+    assert not [job for job in manager.active() if job.owner == ada]

@@ -30,6 +30,10 @@ from core.runs.store import RunStore, StoreError
 log = logging.getLogger(__name__)
 
 
+class ShareError(StoreError):
+    """A person already has their share of trainings running or waiting; the message names them."""
+
+
 class TrainingJob:
     """One training run: status, live metrics, stop, and the work itself.
 
@@ -207,6 +211,7 @@ class JobManager:
         self.max_concurrent = max_concurrent or max_concurrent_from_environment(self.backend.slots())
         self.keep_finished = keep_finished
         self._lock = threading.Lock()
+        self._submitting = threading.Lock()
         self._queue: deque[TrainingJob] = deque()
         self._running: dict[str, TrainingJob] = {}
         self._jobs: OrderedDict[str, TrainingJob] = OrderedDict()
@@ -217,14 +222,45 @@ class JobManager:
         drawings: DrawingsRecord | None = None,
         owner: str | None = None,
         owner_name: str = "",
+        share: int | None = None,
     ) -> TrainingJob:
         """Record a new run (whose, if `owner` is given), queue it, and start it if a slot is free. Returns at once.
 
         `drawings` says where the drawings of a run that includes them are, and for a fine-tune its parent
         (core.training.teaching); without it such a run reads them from the folder beside the run store.
+        `share`: the most trainings `owner` may have running or waiting at once (None: no limit, as for the
+        teacher and the command line); ShareError, naming theirs, when they have that many already.
         """
         if config.include_drawings and drawings is None:
             drawings = DrawingsRecord(folder=str(default_drawings_dir(self.store.root)))
+        with self._submitting:  # the count and the new run together: two tabs of one person cannot both slip in
+            if share is not None and owner is not None:
+                theirs = [job for job in self.active() if job.owner == owner]
+                if len(theirs) >= share:
+                    raise ShareError(self._share_refusal(theirs, share))
+            return self._submit(config, drawings, owner, owner_name)
+
+    def _share_refusal(self, theirs: list[TrainingJob], share: int) -> str:
+        told = [
+            f"{job.run_id} ({job.config.shape_label()}, "
+            + ("training)" if job.status == RUNNING else f"waiting, {self.jobs_ahead(job.run_id)} ahead)")
+            for job in theirs
+        ]
+        return (
+            f"Each person may have {share} training{'s' * (share != 1)} running or waiting at once, and you have "
+            f"{len(theirs)}: {'; '.join(told)}. Stop one, or start this when one has ended."
+        )
+
+    def stop_all(self, owner: str) -> list[str]:
+        """Stop every running or waiting training of `owner` (the teacher's button); returns their run ids."""
+        theirs = [job.run_id for job in self.active() if job.owner == owner]
+        for run_id in theirs:
+            self.stop(run_id)
+        return theirs
+
+    def _submit(
+        self, config: TrainConfig, drawings: DrawingsRecord | None, owner: str | None, owner_name: str
+    ) -> TrainingJob:
         run_id = self.store.create_run(
             config, drawings=drawings if config.include_drawings else None, owner=owner, owner_name=owner_name
         )

@@ -29,10 +29,11 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from core.config import is_sha256
+from core.config import is_int, is_sha256
 from core.runs.states import IMPORTED
 
 MAX_NAME_CHARS = 40
+MOST_TRAININGS_PER_PERSON = 100
 # What a browser makes (tiny JavaScript in pages/ui/identity.py): 24 random bytes in URL-safe base64.
 _BROWSER_TOKEN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 
@@ -93,16 +94,19 @@ class ClassroomSettings:
         [classroom]
         teacher_password = "a long phrase"          # a browser that signs in with it is the teacher's
         teachers = ["teacher@school.example"]        # signed-in accounts (with [auth]) that are the teacher
+        trainings_per_person = 2                     # running or waiting at once; the teacher has no limit
 
     Args:
         teacher_password: the teacher's password; None for none.
         teachers: the teachers' accounts (e-mail addresses), compared without regard to case.
         login: whether `[auth]` is configured, so that people sign in (st.login) instead of being their browser.
+        trainings_per_person: each person's share of the queue (1 to MOST_TRAININGS_PER_PERSON).
     """
 
     teacher_password: str | None = None
     teachers: frozenset[str] = frozenset()
     login: bool = False
+    trainings_per_person: int = 2
 
     @property
     def has_teacher(self) -> bool:
@@ -127,11 +131,18 @@ class ClassroomSettings:
             raise ClassroomConfigError(
                 'teachers in secrets.toml must be a list of e-mail addresses, like ["teacher@school.example"].'
             )
+        share = table.get("trainings_per_person", 2)
+        if not is_int(share) or not 1 <= share <= MOST_TRAININGS_PER_PERSON:
+            raise ClassroomConfigError(
+                f"trainings_per_person in secrets.toml must be a whole number from 1 to {MOST_TRAININGS_PER_PERSON} "
+                f"(got {str(share)[:20]!r})."
+            )
         auth = secrets.get("auth")
         return cls(
             teacher_password=password or None,
             teachers=frozenset(t.strip().lower() for t in teachers),
             login=isinstance(auth, Mapping) and bool(auth),
+            trainings_per_person=share,
         )
 
     def password_matches(self, attempt: str) -> bool:

@@ -125,6 +125,11 @@ def may_change_run(person: Person, owner: str | None) -> bool:
     return may_change(person, owner, classroom_settings())
 
 
+def queue_share(person: Person) -> int | None:
+    """How many trainings `person` may have running or waiting at once: the class's setting; the teacher, any."""
+    return None if person.teacher else classroom_settings().trainings_per_person
+
+
 def refusal_text(action: str, owner: str | None, owner_name: str) -> str:
     """Why this person may not `action` the run, as Markdown (help texts, warnings): the owner's name literal."""
     return refusal(action, literal(owner_label(owner, owner_name)) if owner else "", classroom_settings())

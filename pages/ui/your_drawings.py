@@ -17,7 +17,7 @@ from core.training.teaching import (
     score_run,
     split_for_training,
 )
-from pages.ui.identity import current_person
+from pages.ui.identity import current_person, queue_share
 from pages.ui.store import job_manager, run_classifier, run_store
 from pages.ui.text import literal
 
@@ -130,7 +130,13 @@ def fine_tune_button(run: RunInfo, key: str) -> None:
         record = DrawingsRecord(folder=str(scan.folder), parent=run.run_id)
         try:
             person = current_person()
-            job = job_manager().submit(fine_tune_config(run.config), record, owner=person.owner, owner_name=person.name)
+            job = job_manager().submit(
+                fine_tune_config(run.config),
+                record,
+                owner=person.owner,
+                owner_name=person.name,
+                share=queue_share(person),
+            )
         except StoreError as error:
             st.error(str(error), icon=":material/error:")
             return

@@ -3,9 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from core.drawings.folder import DrawingScan, DrawingSetError
+from core.drawings.folder import DrawingScan, DrawingSetError, people_with_drawings
+from core.runs.classroom import placeholder_name
 from core.runs.states import FINISHED_WITH_RESULTS, IMPORTED
 from core.training.teaching import mnist_baseline, trained_drawings
+from pages.ui.identity import classroom_settings, current_person
 from pages.ui.results import upscale
 from pages.ui.store import run_store, usable_runs
 from pages.ui.text import literal
@@ -109,7 +111,22 @@ def teach_section(runs: list) -> None:
             fine_tune_button(run, key="drawings")
 
 
-def gallery(scan: DrawingScan) -> None:
+def whose_drawings() -> str | None:
+    """The teacher of a class picks whose drawings to look at (and may delete); everyone else sees their own."""
+    person = current_person()
+    if not (person.teacher and classroom_settings().has_class):
+        return None
+    names = run_store().classroom().names
+    people = [owner for owner in people_with_drawings(drawing_set().folder.parent) if owner != person.owner]
+    return st.selectbox(
+        "Whose drawings",
+        [person.owner, *sorted(people, key=lambda owner: names.get(owner, placeholder_name(owner)))],
+        format_func=lambda owner: "Yours" if owner == person.owner else names.get(owner) or placeholder_name(owner),
+        help="As the teacher you can look at, and delete, anyone's drawings.",
+    )
+
+
+def gallery(scan: DrawingScan, owner: str | None) -> None:
     """The drawings by digit, as the model sees them, each with its delete button."""
     st.subheader("Your drawings by digit")
     counts = scan.counts()
@@ -125,7 +142,7 @@ def gallery(scan: DrawingScan) -> None:
                     st.image(upscale(drawing.image, 3), caption=literal(drawing.name))
                     if st.button("Delete", icon=":material/delete:", key=f"delete-{drawing.name}", type="tertiary"):
                         try:
-                            drawing_set().delete(drawing.name)
+                            drawing_set(owner).delete(drawing.name)
                         except DrawingSetError as error:
                             st.error(literal(str(error)), icon=":material/error:")
                         else:
@@ -139,7 +156,8 @@ st.markdown(
     "Every digit you correct or confirm on the **Draw** page is kept here with its label, and a few of "
     "your own examples can teach a model your style."
 )
-scan = scan_drawings()
+whose = whose_drawings()
+scan = scan_drawings(whose)
 folder_format(scan)
 if scan.skipped:
     skipped_files(scan)
@@ -157,4 +175,4 @@ runs = [run for run in usable_runs() if run.has_model and run.metrics is not Non
 if runs:
     model_scores(scan, runs)
     teach_section(runs)
-gallery(scan)
+gallery(scan, whose)

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core.config import DEFAULTS, MAX_LAYERS, SETTING, SETTINGS, ConfigError, Setting, TrainConfig, count_parameters
+from core.runs.drawings_record import DrawingsRecord
 from core.runs.states import ACTIVE_STATUSES, FAILED, INTERRUPTED, QUEUED
 from core.runs.store import StoreError
 from core.training.isolated import run_isolated
@@ -17,7 +18,7 @@ from pages.ui.results import run_results, status_badge, training_charts, upscale
 from pages.ui.store import job_manager, run_store, usable_runs
 from pages.ui.text import literal
 from pages.ui.training_status import train_page_run_id
-from pages.ui.your_drawings import fine_tune_button, scan_drawings, taught_results
+from pages.ui.your_drawings import drawing_set, fine_tune_button, scan_drawings, taught_results
 
 SECTIONS = {"Network": 2, "Learning": 3, "Data": 2}  # form sections and their columns
 QUEUE_POLL_SECONDS = 1.0
@@ -262,7 +263,10 @@ def start_button(config: TrainConfig | None, shown_job) -> None:
         help=help_text,
     ):
         try:
-            job = manager.submit(config, owner=person.owner, owner_name=person.name, share=queue_share(person))
+            drawings = DrawingsRecord(folder=str(drawing_set().folder)) if config.include_drawings else None
+            job = manager.submit(
+                config, drawings, owner=person.owner, owner_name=person.name, share=queue_share(person)
+            )
         except StoreError as error:
             st.error(str(error), icon=":material/error:")
         else:

@@ -9,8 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.engine.jobs import shared_manager
+from core.runs.classroom import browser_owner
 from core.runs.store import RunStore
 from tests.conftest import LINES, SQUARES
+from tests.test_classroom import TOKEN_A, TOKEN_B
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -143,3 +145,27 @@ def test_an_imported_model_is_neither_scored_nor_fine_tuned_and_says_why(copied,
     train = open_page("pages/train.py", run=imported)
     button = train.button(key="train-fine-tune")
     assert button.disabled and "imported" in button.help
+
+
+def test_on_a_class_server_each_persons_drawings_are_their_own(copied, monkeypatch):
+    folder = copied / "drawings"
+    ada = browser_owner(TOKEN_A)
+    shutil.copytree(folder, folder / ada)  # Ada's drawings, in her own folder of the class's drawings folder
+    for path in folder.iterdir():
+        if path.is_file():
+            path.unlink()  # nothing left in the shared folder itself
+
+    def drawings_page(token: str) -> AppTest:
+        app = AppTest.from_file(APP, default_timeout=60)
+        app.secrets = {"classroom": {"teacher_password": "open sesame"}}  # a class is set up
+        app.session_state["browser_token"] = token
+        app.switch_page("pages/drawings.py")
+        return app.run()
+
+    hers = drawings_page(TOKEN_A)
+    assert not hers.exception
+    assert {m.label: m.value for m in hers.metric}["Digit 7"] == str(SQUARES)
+    assert any(b.label == "Delete" for b in hers.button)
+    his = drawings_page(TOKEN_B)  # Bob sees none of hers, and so cannot delete them
+    assert not any(b.label == "Delete" for b in his.button)
+    assert "No drawings yet" in texts(his)

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from core.config import NUM_CLASSES
+from core.config import NUM_CLASSES, is_sha256
 from core.drawings.preprocessing import EmptyDrawing, ink_channel, preprocess_drawing
 from core.runs.atomic_files import explain_os_error, write_bytes_atomic
 
@@ -99,6 +99,22 @@ def default_drawings_dir(runs_root: Path) -> Path:
     """$MNIST_DRAWINGS_DIR, else `drawings/` beside the run store's folder (absolute)."""
     folder = os.environ.get(DRAWINGS_DIR_ENV) or Path(runs_root).parent / "drawings"
     return Path(os.path.abspath(Path(folder).expanduser()))
+
+
+def person_drawings_dir(drawings_dir: Path, owner: str) -> Path:
+    """A person's own drawings on a class's server: the folder named by their owner (a SHA-256) in the drawings
+    folder. Theirs to see, label and delete (and the teacher's); their trainings and fine-tunes use them."""
+    if not is_sha256(owner):
+        raise ValueError("owner must be 64 hexadecimal digits (core.runs.classroom makes them)")
+    return Path(drawings_dir) / owner
+
+
+def people_with_drawings(drawings_dir: Path) -> list[str]:
+    """The owners that have a drawings folder in `drawings_dir` (for the teacher), in no particular order."""
+    try:
+        return [entry.name for entry in os.scandir(drawings_dir) if is_sha256(entry.name) and entry.is_dir()]
+    except OSError:
+        return []
 
 
 def label_from_name(name: str) -> int:

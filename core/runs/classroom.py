@@ -112,6 +112,12 @@ class ClassroomSettings:
     def has_teacher(self) -> bool:
         return bool(self.teacher_password) or bool(self.teachers)
 
+    @property
+    def has_class(self) -> bool:
+        """Whether this server is set up for a class (a teacher, or sign-in): each person then has their own
+        drawings, not one folder for everyone."""
+        return self.has_teacher or self.login
+
     @classmethod
     def from_secrets(cls, secrets: Mapping) -> ClassroomSettings:
         """Read the settings from the parsed secrets (a mapping; {} when there is no secrets file)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.drawings.folder import DrawingScan, DrawingSet, DrawingSetError, default_drawings_dir
+from core.drawings.folder import DrawingScan, DrawingSet, DrawingSetError, default_drawings_dir, person_drawings_dir
 from core.runs.drawings_record import DrawingsRecord
 from core.runs.states import IMPORTED
 from core.runs.store import RunInfo, StoreError
@@ -17,19 +17,25 @@ from core.training.teaching import (
     score_run,
     split_for_training,
 )
-from pages.ui.identity import current_person, queue_share
+from pages.ui.identity import classroom_settings, current_person, queue_share
 from pages.ui.store import job_manager, run_classifier, run_store
 from pages.ui.text import literal
 
 
-def drawing_set() -> DrawingSet:
-    """The person's drawings: $MNIST_DRAWINGS_DIR, else drawings/ beside the run store."""
-    return DrawingSet(default_drawings_dir(run_store().root))
+def drawing_set(owner: str | None = None) -> DrawingSet:
+    """Whose drawings a page shows and saves: on a class's server (a teacher or sign-in set up) the person's own
+    folder in the drawings folder, or `owner`'s (the teacher looking at someone's); with no class set up, the
+    drawings folder itself ($MNIST_DRAWINGS_DIR, else drawings/ beside the run store), as for one person."""
+    folder = default_drawings_dir(run_store().root)
+    if not classroom_settings().has_class:
+        return DrawingSet(folder)
+    owner = owner or current_person().owner
+    return DrawingSet(person_drawings_dir(folder, owner) if owner else folder / "nobody")  # signed out: none
 
 
-def scan_drawings() -> DrawingScan:
+def scan_drawings(owner: str | None = None) -> DrawingScan:
     """What the drawings folder holds now; an unreadable folder is said once here and reads as empty."""
-    drawings = drawing_set()
+    drawings = drawing_set(owner)
     try:
         return drawings.scan()
     except DrawingSetError as error:

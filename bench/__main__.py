@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bench import (
     browser_latency,
+    class_scale,
     concurrency,
     drawn_digits,
     fast_mode,
@@ -77,6 +78,7 @@ def main() -> None:
         fast = fast_mode.measure()
         shutil.rmtree(runs, ignore_errors=True)
     together = concurrency.measure()
+    scale = class_scale.measure()
     rows = [
         (
             "training engine, no page open, vs plain `model.fit` (median epoch, default model)",
@@ -176,6 +178,11 @@ def main() -> None:
             f"({together['total_ratio']:.2f}x); median epoch {together['one_at_a_time']['median_epoch_s']:.2f} s vs "
             f"{together['two_at_once']['median_epoch_s']:.2f} s ({together['epoch_ratio']:.2f}x); "
             "load average {:.1f} to {:.1f}".format(*together["load"]),
+        ),
+        (
+            f"a class's data: {class_scale.RUNS} runs, {class_scale.DRAWINGS:,} drawings, "
+            f"{class_scale.PEOPLE:,} people: a page's script, warm (target: 0.5 s or less each)",
+            class_scale.summary(scale),
         ),
     ]
     print(f"Benchmarks, {time.strftime('%Y-%m-%d')}, {machine()} ({time.time() - started:.0f} s)\n")

@@ -13,6 +13,7 @@ from pages.ui.store import run_store, usable_runs
 from pages.ui.text import literal
 from pages.ui.your_drawings import drawing_score, drawing_set, fine_tune_button, scan_drawings
 
+GALLERY_PAGE = 16  # drawings shown at once per digit: two rows
 GALLERY_COLUMNS = 8
 
 
@@ -136,6 +137,15 @@ def gallery(scan: DrawingScan, owner: str | None) -> None:
             if not drawings:
                 st.caption(f"No drawing of a {digit} yet.")
                 continue
+            if len(drawings) > GALLERY_PAGE:  # a class's thousands of drawings: a page of them at a time
+                pages = -(-len(drawings) // GALLERY_PAGE)
+                page = st.number_input(
+                    f"Page (of {pages})", 1, pages, 1, key=f"gallery-page-{digit}-{owner}", width=160
+                )
+                st.caption(
+                    f"{len(drawings):,} drawings of a {digit}, {GALLERY_PAGE} to a page, in the order of their names."
+                )
+                drawings = drawings[(page - 1) * GALLERY_PAGE : page * GALLERY_PAGE]
             cells = st.columns(GALLERY_COLUMNS)
             for i, drawing in enumerate(drawings):
                 with cells[i % GALLERY_COLUMNS]:

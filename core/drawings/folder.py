@@ -91,6 +91,11 @@ class DrawingScan:
             counts[drawing.label] += 1
         return counts
 
+    @functools.cached_property
+    def digest(self) -> str:
+        """A short name for which drawings these are (names and contents): it changes when any of them does."""
+        return hashlib.sha256("".join(f"{d.name}:{d.sha256};" for d in self.drawings).encode()).hexdigest()
+
     def of_digit(self, digit: int) -> list[Drawing]:
         return [drawing for drawing in self.drawings if drawing.label == digit]
 
@@ -197,7 +202,7 @@ def prepare_image_file(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise DrawingFileError("has no digit in it: the image is blank, or holds only a dot") from None
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=16_384)  # a class of 30 with a few hundred drawings each
 def _read_drawing(path: str, signature: tuple, max_file_bytes: int, max_pixels: int) -> Drawing | Skipped:
     """One file as a drawing or a reason; cached by the file's identity (inode, size, times), so a page that
     lists the folder on every rerun decodes each image once."""

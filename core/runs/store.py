@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import functools
 import json
 import os
 import re
@@ -45,13 +46,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.config import PROJECT_ROOT, TrainConfig, is_run_id
 from core.runs import snapshots
 from core.runs.atomic_files import explain_os_error, file_in_the_way, write_bytes_atomic, write_json_atomic
 from core.runs.classroom import clean_name, is_clean_name, is_owner
-from core.config import PROJECT_ROOT, TrainConfig, is_run_id
 from core.runs.drawings_record import DrawingsRecord, RecordError
-from core.runs.results import RunMetrics
-from core.runs.processes import owner_alive, this_process
 from core.runs.files import (
     Damaged,
     check_config,
@@ -64,6 +63,8 @@ from core.runs.files import (
     read_json,
     read_jsonl,
 )
+from core.runs.processes import owner_alive, this_process
+from core.runs.results import RunMetrics
 from core.runs.states import ACTIVE_STATUSES, DAMAGED, INTERRUPTED, QUEUED, RUNNING
 
 RUNS_DIR_ENV = "MNIST_RUNS_DIR"
@@ -445,21 +446,15 @@ class RunStore:
             os.close(fd)
 
     def classroom(self) -> Classroom:
-        """The class's display names and settings; defaults for whatever is missing or not what this app writes."""
+        """The class's display names and settings; defaults for whatever is missing or not what this app writes.
+
+        Read once per state of the file (a page run asks several times, and a class's file can hold thousands of
+        names): the file is replaced whole on every change, so its identity, size and time tell a change."""
         try:
-            data = read_json(self.root, CLASSROOM_FILE, required=False)
-        except Damaged:
-            data = None
-        if not isinstance(data, dict):
+            info = (self.root / CLASSROOM_FILE).stat()
+        except OSError:
             return Classroom()
-        names = data.get("names")
-        names = names if isinstance(names, dict) else {}
-        kept = {owner: name for owner, name in names.items() if is_owner(owner) and is_clean_name(name) and name}
-        leaderboard = data.get("leaderboard")
-        teachers = data.get("teachers")
-        teachers = teachers if isinstance(teachers, dict) else {}
-        marks = {owner: mark for owner, mark in teachers.items() if is_owner(owner) and is_owner(mark)}
-        return Classroom(names=kept, leaderboard=leaderboard if isinstance(leaderboard, bool) else True, teachers=marks)
+        return _read_classroom(self.root, (info.st_ino, info.st_size, info.st_mtime_ns))
 
     def set_person_name(self, owner: str, name: str) -> str:
         """Set the display name of `owner` for their future runs and on every run they have; returns it cleaned.
@@ -583,7 +578,7 @@ class RunStore:
         return path if is_file(path) else None
 
     def snapshots_folder(self, run_id: str) -> Path:
-        """Where a run's snapshots are (core.runs.snapshots.read_series reads them, checked; version tells of changes)."""
+        """Where a run's snapshots are (core.runs.snapshots.read_series reads them, checked)."""
         return self.run_dir(run_id) / snapshots.FOLDER
 
     def load_snapshots(self, run_id: str) -> snapshots.SnapshotSeries:
@@ -629,9 +624,8 @@ class RunStore:
                     return None  # create_run holds the lock until status.json is written
                 raise Damaged("status.json is missing")
             check_status(status)
-            config = check_config(read_json(folder, "config.json"))
-            metrics = read_json(folder, "metrics.json", required=False)
-            metrics = None if metrics is None else check_metrics(metrics)
+            config = _checked_once(folder / "config.json", required=True)
+            metrics = _checked_once(folder / "metrics.json", required=False)
         except Damaged as damage:
             return self._damaged(folder, status, config, str(damage))
         state = status["status"]
@@ -682,3 +676,44 @@ class RunStore:
             owner=owner if is_owner(owner) else None,  # who may delete it: its owner, if that much can be read
             owner_name=owner_name if is_clean_name(owner_name) else "",
         )
+
+
+@functools.lru_cache(maxsize=16)
+def _read_classroom(root: Path, state: tuple) -> Classroom:
+    """The class file in `root` as it is in `state` (its inode, size and time), checked."""
+    try:
+        data = read_json(root, CLASSROOM_FILE, required=False)
+    except Damaged:
+        data = None
+    if not isinstance(data, dict):
+        return Classroom()
+    names = data.get("names")
+    names = names if isinstance(names, dict) else {}
+    kept = {owner: name for owner, name in names.items() if is_owner(owner) and is_clean_name(name) and name}
+    leaderboard = data.get("leaderboard")
+    teachers = data.get("teachers")
+    teachers = teachers if isinstance(teachers, dict) else {}
+    marks = {owner: mark for owner, mark in teachers.items() if is_owner(owner) and is_owner(mark)}
+    return Classroom(names=kept, leaderboard=leaderboard if isinstance(leaderboard, bool) else True, teachers=marks)
+
+
+def _checked_once(path: Path, required: bool):
+    """config.json or metrics.json of a run, checked (Damaged if it is not what this app writes); None if it is
+    missing and not `required`. Each is written once, whole (a replace), so a class's Runs page checks each
+    file once per state, not once per page run."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if required:
+            raise Damaged(f"{path.name} is missing") from None
+        return None
+    except OSError as error:
+        raise Damaged(f"{path.name} cannot be read ({error.strerror or error})") from None
+    return _checked_file(str(path), (info.st_ino, info.st_size, info.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_file(path: str, state: tuple):
+    folder, name = os.path.split(path)
+    check = check_config if name == "config.json" else check_metrics
+    return check(read_json(Path(folder), name))

@@ -31,8 +31,8 @@ class IsolatedError(RuntimeError):
     """The child process failed; the message holds the last line it printed."""
 
 
-def run_isolated(module: str, function: str, *args, **kwargs):
-    """`module.function(*args, **kwargs)` in a fresh Python process; returns its result."""
+def run_isolated(module: str, function: str, *args, timeout: float = TIMEOUT_SECONDS, **kwargs):
+    """`module.function(*args, **kwargs)` in a fresh Python process, given `timeout` seconds; returns its result."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     done = subprocess.run(
         [sys.executable, "-m", "core.training.isolated"],
@@ -40,7 +40,7 @@ def run_isolated(module: str, function: str, *args, **kwargs):
         capture_output=True,
         cwd=PROJECT_ROOT,
         env=env,
-        timeout=TIMEOUT_SECONDS,
+        timeout=timeout,
     )
     if done.returncode != 0:
         lines = [line for line in done.stderr.decode(errors="replace").splitlines() if line.strip()]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from core.drawings.folder import DrawingScan, DrawingSet, DrawingSetError, default_drawings_dir, person_drawings_dir
@@ -37,18 +39,57 @@ def scan_drawings(owner: str | None = None) -> DrawingScan:
     """What the drawings folder holds now; an unreadable folder is said once here and reads as empty."""
     drawings = drawing_set(owner)
     try:
-        return drawings.scan()
+        return _scan(str(drawings.folder), _folder_state(drawings.folder))
     except DrawingSetError as error:
         st.error(str(error), icon=":material/error:")
         return DrawingScan(drawings.folder, (), ())
 
 
+def _folder_state(folder: Path) -> tuple | None:
+    """What changes when a drawing is saved, renamed or deleted in `folder` (every write is a rename into it)."""
+    try:
+        info = folder.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns
+
+
+# One listing per state of the folder, shared by the page's parts and every session: a class's folder of
+# thousands of drawings is a stat per file. A file changed in place by hand, under the same name, shows within
+# the minute.
+@st.cache_resource(max_entries=256, ttl=60, show_spinner=False)
+def _scan(folder: str, state: tuple | None) -> DrawingScan:
+    return DrawingSet(folder).scan()
+
+
 def drawing_score(run: RunInfo, scan: DrawingScan) -> DrawingScore | None:
-    """The run's score on the drawings it did not train on; None when it cannot be told honestly (or no model)."""
+    """The run's score on the drawings it did not train on; None when it cannot be told honestly (or no model).
+
+    Worked out once per state of the run's model and record and of the drawings, and kept: a page listing a
+    class's runs then reads no model file it read before."""
     if not scan.drawings or not run.has_model or run.config is None:
         return None
-    classifier = run_classifier(run)
-    return None if classifier is None else score_run(run_store(), run, classifier, scan.drawings)
+    folder = run_store().run_dir(run.run_id)
+    states = []
+    for name in ("model.keras", "drawings.json"):
+        try:
+            info = (folder / name).stat()
+            states.append((info.st_ino, info.st_size, info.st_mtime_ns))
+        except OSError:
+            states.append(None)
+    key = (str(run_store().root), run.run_id, tuple(states), scan.digest)
+    if key not in _SCORES:
+        classifier = run_classifier(run)
+        _SCORES[key] = None if classifier is None else score_run(run_store(), run, classifier, scan.drawings)
+        while len(_SCORES) > MOST_SCORES:  # the oldest go first
+            _SCORES.pop(next(iter(_SCORES)), None)
+    return _SCORES.get(key)
+
+
+# Every session's scores, by run, the state of its model and record, and the drawings: a plain dict (Streamlit's
+# caches hash their arguments on every call, which a page scoring a class's 200 runs felt).
+_SCORES: dict[tuple, DrawingScore | None] = {}
+MOST_SCORES = 4096
 
 
 def score_text(score: DrawingScore | None) -> str:

@@ -76,3 +76,7 @@ def test_packages_import_only_those_below_them():
 def test_core_never_imports_streamlit():
     for path in CORE.rglob("*.py"):
         assert not any(name.split(".")[0] == "streamlit" for name in _imports(path)), path
+
+
+def test_the_readme_stays_a_users_guide_of_at_most_25000_characters():
+    assert len((ROOT / "README.md").read_text()) <= 25_000  # measurements go to docs/benchmarks.md

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.drawings.inference import Classifier
 from core.engine.jobs import shared_manager
 from core.runs.classroom import browser_owner
-from core.runs.store import RunStore
+from core.runs.store import RunStore, new_run_id
 from tests.conftest import LINES, SQUARES
 from tests.test_classroom import TOKEN_A, TOKEN_B
 
@@ -169,3 +170,23 @@ def test_on_a_class_server_each_persons_drawings_are_their_own(copied, monkeypat
     his = drawings_page(TOKEN_B)  # Bob sees none of hers, and so cannot delete them
     assert not any(b.label == "Delete" for b in his.button)
     assert "No drawings yet" in texts(his)
+
+
+def test_a_class_runs_page_reads_no_model_file_twice(copied, taught, monkeypatch):
+    store = RunStore(copied / "runs")
+    for _ in range(36):  # more runs than models a server keeps loaded
+        shutil.copytree(store.run_dir(taught.include), store.run_dir(new_run_id()))
+    loads = []
+    load = Classifier.load.__func__
+
+    def counted(cls, path):
+        loads.append(path)
+        return load(cls, path)
+
+    monkeypatch.setattr(Classifier, "load", classmethod(counted))
+    first = open_page("pages/runs.py")
+    assert not first.exception and len(loads) >= 36  # each model read once, to score it on your drawings
+    loads.clear()
+    again = open_page("pages/runs.py")
+    assert not again.exception and loads == []  # the scores are kept while models and drawings stay as they are
+    assert list(again.dataframe[0].value["your drawings"]) == list(first.dataframe[0].value["your drawings"])

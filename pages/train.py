@@ -14,7 +14,7 @@ from core.training.teaching import split_for_training
 from pages.components.inside_network import inside_network
 from pages.components.live_run import live_run as live_run_component
 from pages.ui.identity import current_person, may_change_run, owner_label, queue_share, refusal_text
-from pages.ui.results import run_results, status_badge, training_charts, upscale
+from pages.ui.results import network_code, run_results, status_badge, training_charts, upscale
 from pages.ui.store import job_manager, run_store, usable_runs
 from pages.ui.text import literal
 from pages.ui.training_status import train_page_run_id
@@ -138,6 +138,7 @@ def model_summary(config: TrainConfig) -> None:
     st.metric(
         "Trainable parameters", f"{count_parameters(config):,}", help="Every weight and bias the network will learn."
     )
+    network_code(config, key="form")
 
 
 def live_run(job) -> None:
@@ -223,6 +224,7 @@ def finished_run(run_id: str) -> None:
             icon=":material/power_off:",
         )
     training_charts(store.load_batches(run_id), store.load_history(run_id), info.config.epochs, key="done")
+    network_code(info.config, key="train-run", name=f"network_{run_id}")
     if info.metrics:
         taught_results(info, usable_runs(), key="train")
         st.subheader("Held-out test results")

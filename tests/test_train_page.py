@@ -63,6 +63,19 @@ def test_defaults_show_the_classic_model_and_its_669706_parameters(runs_dir):
     assert not app.button[0].disabled  # Start
 
 
+def test_the_keras_code_follows_the_form_and_can_be_downloaded(runs_dir):
+    app = train_page()
+    code = app.code[0].value
+    assert "HIDDEN_LAYERS = (512, 512)" in code and "keras.optimizers.RMSprop" in code
+    app.number_input(key="n_layers").set_value(1).run()
+    app.number_input(key="units_0").set_value(32).run()
+    app.selectbox(key="optimizer").set_value("adam").run()
+    code = app.code[0].value
+    assert "HIDDEN_LAYERS = (32,)" in code and "keras.optimizers.Adam(learning_rate=LEARNING_RATE)" in code
+    assert "(25,450 parameters)" in code
+    assert any(button.proto.label == "Download as .py" for button in app.get("download_button"))
+
+
 @pytest.mark.parametrize(
     "key, value, message",
     [

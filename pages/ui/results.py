@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from core.config import TrainConfig
 from core.engine.progress import format_duration
 from core.runs.results import RunMetrics
 from core.runs.states import IMPORTED, STATUS_BADGES, stop_reason_text
 from core.training.data import bundled_mnist
 from core.views import charts
+from core.views.keras_code import keras_code
 
 
 def status_badge(status: str) -> str:
@@ -81,3 +83,23 @@ def run_results(run_id: str, metrics: RunMetrics, stop_reason: str | None, key: 
         )
     st.subheader("Misclassified test digits")
     misclassified_gallery(metrics)
+
+
+def network_code(config: TrainConfig, key: str, name: str = "mnist_mlp") -> None:
+    """The Keras code of this network (core.views.keras_code), folded away: to read, copy (the code box's own
+    button) or download as a .py file, and run anywhere with Keras and numpy."""
+    code = keras_code(config)
+    with st.expander("The Keras code of this network", icon=":material/code:"):
+        st.caption(
+            "A script with Keras and numpy only that builds and trains this network as the app does: the same "
+            "layers, optimizer, split of MNIST, seed and stopping rules."
+        )
+        st.code(code, language="python")
+        st.download_button(
+            "Download as .py",
+            code.encode(),
+            file_name=f"{name}.py",
+            mime="text/x-python",
+            key=f"{key}-code",
+            icon=":material/download:",
+        )

@@ -1,7 +1,7 @@
 """Entry point: `streamlit run app.py`. Navigation only; each page lives in pages/.
 
 `streamlit run` finds `app` below and serves the app through it (st.App): Streamlit's own server, plus the
-route the live curves fetch their updates from (core/live_feed.py). Each session runs this file as its script.
+socket a live Train page gets its updates on (core/live_feed.py). Each session runs this file as its script.
 """
 
 import streamlit as st

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -78,18 +79,23 @@ def drawing_score(run: RunInfo, scan: DrawingScan) -> DrawingScore | None:
         except OSError:
             states.append(None)
     key = (str(run_store().root), run.run_id, tuple(states), scan.digest)
-    if key not in _SCORES:
-        classifier = run_classifier(run)
-        _SCORES[key] = None if classifier is None else score_run(run_store(), run, classifier, scan.drawings)
-        while len(_SCORES) > MOST_SCORES:  # the oldest go first
-            _SCORES.pop(next(iter(_SCORES)), None)
-    return _SCORES.get(key)
+    with _SCORES_LOCK:
+        if key in _SCORES:
+            return _SCORES[key]
+    classifier = run_classifier(run)
+    score = None if classifier is None else score_run(run_store(), run, classifier, scan.drawings)
+    with _SCORES_LOCK:  # sessions score at once; the oldest go first
+        _SCORES[key] = score
+        while len(_SCORES) > MOST_SCORES:
+            del _SCORES[next(iter(_SCORES))]
+    return score
 
 
 # Every session's scores, by run, the state of its model and record, and the drawings: a plain dict (Streamlit's
 # caches hash their arguments on every call, which a page scoring a class's 200 runs felt).
 _SCORES: dict[tuple, DrawingScore | None] = {}
 MOST_SCORES = 4096
+_SCORES_LOCK = threading.Lock()
 
 
 def score_text(score: DrawingScore | None) -> str:

@@ -48,7 +48,7 @@ def test_train_watch_reload_then_draw(server, page):
     set_number(page, "Max epochs", 200)  # it trains until Stop, however fast this machine is
     set_number(page, "Early-stopping patience", 200)
     set_number(page, "Training images", 12000)
-    page.get_by_text("101,770").wait_for()  # the summary follows the form: 784*128+128 + 128*10+10
+    page.get_by_test_id("stMetricValue").get_by_text("101,770").wait_for()  # the summary follows the form: 784*128+128 + 128*10+10
     page.get_by_role("button", name="Start training").click()
 
     # The live chart updates while training: the per-batch curve grows between polls (tests/e2e/test_live_chart.py).
@@ -71,7 +71,7 @@ def test_train_watch_reload_then_draw(server, page):
     page.get_by_text(re.compile(r"Epoch ([4-9]|\d\d+) of 200")).first.wait_for(timeout=120_000)
     page.get_by_role("button", name="Stop training").click()
     page.get_by_text("Held-out test results").wait_for(timeout=120_000)
-    page.get_by_text("Test accuracy").wait_for(timeout=10_000)  # the metrics render just after the heading
+    page.get_by_text("Test accuracy", exact=True).wait_for(timeout=10_000)  # the metrics render just after the heading
     assert "Traceback" not in server.log()
 
     page.get_by_role("button", name="Draw digits for this model").click()

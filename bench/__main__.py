@@ -19,6 +19,7 @@ from bench import (
     class_scale,
     concurrency,
     drawn_digits,
+    evidence_deletion,
     fast_mode,
     handwriting,
     inference_latency,
@@ -65,6 +66,7 @@ def main() -> None:
         trained = default_training(runs)
         classic_path = str(RunStore(runs).model_path(trained["run_id"]))
         latency = inference_latency.measure(model_path=classic_path)
+        evidence = evidence_deletion.measure(classic_path)
         browser = browser_latency.measure(runs)
         augmented = default_training(runs, AUGMENTED)
         drawn = {
@@ -152,6 +154,10 @@ def main() -> None:
             f"as Playwright polls: p50 {browser['median_ms']:.0f} ms, p95 {browser['p95_ms']:.0f} ms, worst "
             f"{browser['max_ms']:.0f} ms; after the canvas sends: p50 {browser['after_send_median_ms']:.0f} ms, "
             f"p95 {browser['after_send_p95_ms']:.0f} ms",
+        ),
+        (
+            'Draw\'s "Why this answer" (bench/evidence_deletion.py): 1,000 test digits, default model',
+            evidence_deletion.summary(evidence),
         ),
         ("server resident memory after visiting every page and drawing", f"{browser['server_mb']:.0f} MB"),
         (

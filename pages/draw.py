@@ -8,13 +8,20 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from core.config import is_run_id
+from core.drawings.evidence import Evidence, explain
 from core.drawings.folder import DrawingSetError
 from core.drawings.hidden_map import MAP_DIGITS, NEIGHBOURS, HiddenMap
 from core.drawings.inference import Classifier, ModelLoadError, Prediction
 from core.drawings.preprocessing import EmptyDrawing, preprocess_drawing
 from core.training.data import bundled_mnist, to_float
 from core.views import pictures
-from pages.components.drawing_panel import drawing_panel, neurons_picture, picked_label, seen_picture
+from pages.components.drawing_panel import (
+    drawing_panel,
+    evidence_picture,
+    neurons_picture,
+    picked_label,
+    seen_picture,
+)
 from pages.ui.store import cached_classifier, run_store, usable_runs
 from pages.ui.your_drawings import drawing_set
 
@@ -103,6 +110,17 @@ def map_view(the_map: ModelMap, prediction: Prediction | None) -> dict:
     }
 
 
+def why_view(evidence: Evidence) -> dict:
+    """Why this answer: the image the model saw, coloured by each pixel's evidence, and the line that adds it up."""
+    return {
+        "title": f"Why {evidence.answer} and not {evidence.rival}",
+        "picture": evidence_picture(evidence),
+        "alt": f"The 28x28 image the model saw, red where the ink counts for {evidence.answer}, blue where it "
+        f"counts for {evidence.rival}",
+        "caption": evidence.summary(),
+    }
+
+
 def prediction_view(prediction: Prediction, image: np.ndarray) -> dict:
     runners_up = ", ".join(f"{digit} ({p:.1%})" for digit, p in prediction.top(3)[1:])
     layers = ", ".join(
@@ -121,7 +139,7 @@ def prediction_view(prediction: Prediction, image: np.ndarray) -> dict:
         "seen": seen_picture(image),
         "inside": {
             "picture": neurons_picture(prediction.activations),
-            "caption": "Inside the network: how strongly each hidden neuron fires for your drawing, one cell per "
+            "caption": "How strongly each hidden neuron fires for your drawing, one cell per "
             f"neuron (bright = strong, dark = silent). From the top: {layers}.",
         },
     }
@@ -143,7 +161,7 @@ def predict_drawing(classifier: Classifier, the_map: ModelMap) -> None:
             return_image_data=True,
             key="canvas",
         )
-    view = {"hint": None, "prediction": None, "status": None, "seen": None, "inside": None}
+    view = {"hint": None, "prediction": None, "status": None, "seen": None, "why": None, "inside": None}
     prediction = None
     label = picked_label()  # taken in every run: a pick never waits for a later drawing
     pixels = drawing.image_data
@@ -156,6 +174,7 @@ def predict_drawing(classifier: Classifier, the_map: ModelMap) -> None:
     else:
         prediction = classifier.classify(prepared.image)
         view.update(prediction_view(prediction, prepared.image))
+        view["why"] = why_view(explain(classifier, prepared.image)[0])
         if label is not None:
             view["status"] = save_drawing(pixels, label)
     view["map"] = map_view(the_map, prediction)

@@ -57,10 +57,6 @@ DIGIT_COLOURS = [
 MARKER_RADIUS = 12  # screen pixels: the ring the Draw page shows where a drawing lands (pages/components/drawing_panel)
 
 
-def _rgb(hex_colour: str) -> tuple[int, int, int]:
-    return tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
-
-
 def shown_width(picture: np.ndarray | Image.Image) -> int:
     """The width, in screen (CSS) pixels, to show a picture drawn at HIDPI times that size."""
     width = picture.size[0] if isinstance(picture, Image.Image) else np.asarray(picture).shape[1]
@@ -254,3 +250,35 @@ def seen_image(image: np.ndarray, pixel: int = 6) -> np.ndarray:
     """The 28x28 image the model saw (floats in [0, 1]), enlarged with hard pixel edges, as grey RGB."""
     grey = np.round(np.nan_to_num(np.asarray(image, dtype=np.float32)).clip(0, 1) * 255).astype(np.uint8)
     return _enlarge(grey, pixel * HIDPI)
+
+
+# --- Why this answer: each pixel's evidence ------------------------------------------------------------
+
+TOWARD_COLOUR = _rgb(DIVERGING[-1])  # red: a pixel's ink counts for the answer
+AGAINST_COLOUR = _rgb(DIVERGING[0])  # blue: it counts for the rival
+INK_GREY = (0x9A, 0x9A, 0x9A)
+FAINT = 0.45  # the strongest "ink here would make it the rival" shows at this share of the blue
+FAINT_FROM = 0.35  # and below this share of the strongest, not at all: the places that matter, not a haze
+
+
+def evidence_image(
+    image: np.ndarray, contributions: np.ndarray, toward_rival: np.ndarray, pixel: int = 1
+) -> np.ndarray:
+    """One drawing's evidence (core.drawings.evidence), a cell per pixel: its ink in grey, coloured red where the
+    ink counts for the answer and blue where it counts for the rival (full colour at the strongest pixel), and
+    on blank pixels a faint blue where ink would count for the rival. Light page colours, RGB.
+    """
+    image = np.nan_to_num(np.asarray(image, dtype=np.float32)).clip(0, 1)[..., None]
+    contributions = np.nan_to_num(np.asarray(contributions, dtype=np.float32))
+    toward_rival = np.nan_to_num(np.asarray(toward_rival, dtype=np.float32)).clip(0, None)
+    page = np.asarray(PAGE_COLOUR, np.float32)
+    ink = page + (np.asarray(INK_GREY, np.float32) - page) * image
+    peak = float(np.abs(contributions).max())
+    strength = (np.abs(contributions) / peak if peak > 0 else contributions * 0)[..., None]
+    colour = np.where(contributions[..., None] > 0, np.float32(TOWARD_COLOUR), np.float32(AGAINST_COLOUR))
+    picture = ink + (colour - ink) * np.sqrt(strength)  # sqrt: weaker evidence stays visible beside the strongest
+    reach = float(toward_rival.max())
+    share = toward_rival / reach if reach > 0 else toward_rival * 0
+    faint = (FAINT * ((share - FAINT_FROM) / (1 - FAINT_FROM)).clip(0, 1))[..., None] * (1 - image)
+    picture = picture + (np.float32(AGAINST_COLOUR) - picture) * faint
+    return _enlarge(np.round(picture).clip(0, 255).astype(np.uint8), pixel)

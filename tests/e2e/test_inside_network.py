@@ -117,7 +117,20 @@ def ring_placed(page) -> np.ndarray:
     )
 
 
-def test_the_maps_ring_moves_when_the_drawing_changes(tmp_path, page):
+def why_shown(page) -> tuple[str, str, str]:
+    """The "Why this answer" panel as shown: its title, its caption and its picture (loaded)."""
+    why = page.locator(".dp-why")
+    why.wait_for()
+    picture = why.locator("img")
+    page.wait_for_function("img => img.complete && img.naturalWidth === 28", arg=picture.element_handle())
+    return (
+        why.locator(".dp-why-title").inner_text(),
+        why.locator(".dp-why-caption").inner_text(),
+        picture.get_attribute("src"),
+    )
+
+
+def test_the_maps_ring_and_the_evidence_follow_the_drawing(tmp_path, page):
     store = RunStore(tmp_path / "runs")
     run_id = store.create_run(TrainConfig(hidden_layers=(64,), epochs=3, train_limit=6_000, patience=0))
     assert train_run(store, run_id, lambda event: None, lambda: False)["status"] == "completed"
@@ -131,11 +144,17 @@ def test_the_maps_ring_moves_when_the_drawing_changes(tmp_path, page):
         wait_idle(page)
         one = ring_centre(page)
         np.testing.assert_allclose(one, ring_placed(page), atol=1.5)  # the ring is drawn centred on its place
+        answer = page.locator(".dp-heading").inner_text().split()[1]
+        title, caption, one_evidence = why_shown(page)
+        assert re.fullmatch(rf"Why {answer} and not \d", title)
+        assert caption.startswith(f"Red ink counts for {answer}, blue ink for {title[-1]}.")
         clear_canvas(page)
+        assert not page.locator(".dp-why").is_visible()  # no evidence left from the last drawing
         prediction_after(page, ZERO)
         wait_idle(page)
         zero = ring_centre(page)
         assert np.linalg.norm(one - zero) > 15, (one, zero)  # CSS pixels on a map about 300 across
+        assert why_shown(page)[2] != one_evidence
         assert "Traceback" not in server.log()
     finally:
         server.stop()

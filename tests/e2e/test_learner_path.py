@@ -48,7 +48,8 @@ def test_train_watch_reload_then_draw(server, page):
     set_number(page, "Max epochs", 200)  # it trains until Stop, however fast this machine is
     set_number(page, "Early-stopping patience", 200)
     set_number(page, "Training images", 12000)
-    page.get_by_test_id("stMetricValue").get_by_text("101,770").wait_for()  # the summary follows the form: 784*128+128 + 128*10+10
+    # The summary follows the form: 784*128+128 + 128*10+10 parameters.
+    page.get_by_test_id("stMetricValue").get_by_text("101,770").wait_for()
     page.get_by_role("button", name="Start training").click()
 
     # The live chart updates while training: the per-batch curve grows between polls (tests/e2e/test_live_chart.py).

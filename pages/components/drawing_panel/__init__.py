@@ -1,6 +1,6 @@
 """The Draw page's answer to a drawing, as one custom component beside the canvas: the prediction and its
 probabilities, the buttons that label the drawing, where it lands on the model's map, the 28x28 image the
-model saw and how its hidden neurons fire.
+model saw, why it gave its answer (each pixel's evidence) and how its hidden neurons fire.
 
 Why one component and not a dozen Streamlit elements: at every stroke the browser renders each element of
 the fragment again (its styles, its Markdown), and with about fifteen of them that held up the prediction
@@ -64,11 +64,18 @@ HTML = f"""
   </section>
   <div class="dp-bottom">
   <section class="dp-seen" hidden>
+    <p class="dp-title">What the model saw</p>
     <img class="dp-pixelated" alt="What the model saw">
-    <p class="dp-caption">What the model saw: your drawing cropped, scaled into a 20×20 box and centred in 28×28
-      pixels, as MNIST was made.</p>
+    <p class="dp-caption">Your drawing cropped, scaled into a 20×20 box and centred in 28×28 pixels, as MNIST was
+      made.</p>
+  </section>
+  <section class="dp-why" hidden>
+    <p class="dp-title dp-why-title"></p>
+    <img class="dp-pixelated">
+    <p class="dp-caption dp-why-caption"></p>
   </section>
   <section class="dp-inside" hidden>
+    <p class="dp-title">Inside the network</p>
     <img class="dp-pixelated" alt="How strongly each hidden neuron fires">
     <p class="dp-caption"></p>
   </section>
@@ -88,6 +95,11 @@ _component = st.components.v2.component(
 def seen_picture(image: np.ndarray) -> str:
     """The 28x28 image as sent: two pixels a pixel, enlarged in the browser."""
     return pictures.data_uri(pictures.seen_image(image, pixel=1))
+
+
+def evidence_picture(evidence) -> str:
+    """Each pixel's evidence (core.drawings.evidence.Evidence), a pixel a cell, enlarged in the browser."""
+    return pictures.data_uri(pictures.evidence_image(evidence.image, evidence.contributions, evidence.ink_toward_rival))
 
 
 def neurons_picture(activations: list[np.ndarray]) -> str:

@@ -4,6 +4,7 @@
 //   status      {kind: "success" | "info" | "error", text} after a label button, or null
 //   map         {picture (data URI), marker: [x, y] as fractions of the picture, or null, caption}
 //   seen        the 28x28 image the model saw (data URI), or null
+//   why         {title, picture (data URI), alt, caption}: each pixel's evidence for the answer, or null
 //   inside      {picture (data URI), caption}, or null
 // Only what differs from what is shown is changed: a stroke moves the ring and swaps two small pictures,
 // and the map's picture (the same for every stroke) is decoded once.
@@ -60,6 +61,11 @@ function update(panel, view) {
 
   show($(".dp-seen"), Boolean(view.seen));
   setPicture($(".dp-seen img"), view.seen);
+  show($(".dp-why"), Boolean(view.why));
+  setText($(".dp-why-title"), view.why?.title);
+  setPicture($(".dp-why img"), view.why?.picture);
+  $(".dp-why img").alt = view.why?.alt ?? "";
+  setText($(".dp-why-caption"), view.why?.caption);
   show($(".dp-inside"), Boolean(view.inside));
   setPicture($(".dp-inside img"), view.inside?.picture);
   setText($(".dp-inside .dp-caption"), view.inside?.caption);

@@ -5,12 +5,16 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
+from core.drawings.inference import Classifier
 from core.engine.jobs import JobManager, shared_manager
 from core.runs.store import RunStore, new_run_id
+from core.training.data import bundled_mnist, to_float
+from core.views.mistakes import TestReadings, evidence_tiles
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -65,6 +69,54 @@ def test_details_show_the_confusion_matrix(runs_page):
         for spec in chart_specs(app)
         for trace in spec["data"]
     )
+
+
+def test_each_number_of_the_results_leads_to_its_test_digits(runs_page, two_runs):
+    store, run_ids = two_runs
+    app = runs_page()
+    run = app.selectbox(key="detail_run").value
+    matrix = store.info(run.run_id).metrics.confusion_matrix
+    mistakes = sum(matrix[t][p] for t in range(10) for p in range(10) if t != p)
+    headings = [m.value for m in app.markdown if m.value.startswith("**")]
+    assert f"**Every mistake: {mistakes:,} test digits**" in " ".join(headings)
+    assert len(app.get("image")) == min(mistakes, 24)
+    # A cell, chosen with the two boxes (what a click on the matrix sets): its count and its digits.
+    true, read_as = max(((t, p) for t in range(10) for p in range(10) if t != p), key=lambda c: matrix[c[0]][c[1]])
+    app.selectbox(key="detail-true").set_value(true)
+    app.selectbox(key="detail-read-as").set_value(read_as).run()
+    assert not app.exception
+    count = matrix[true][read_as]
+    assert any(m.value.startswith(f"**{true}s read as {read_as}: {count:,} test digit") for m in app.markdown)
+    shown = [c for image in app.get("image") for c in image.proto.imgs]
+    assert len(shown) == min(count, 24)
+    assert all(c.caption.startswith(f"a {true} read as {read_as} (") for c in shown)
+    assert any(f"red ink counted for {read_as} (what it read), blue ink for {true}" in c.value for c in app.caption)
+    # The matrix outlines the cell; a row for a digit's bar.
+    spec = next(s for s in chart_specs(app) if any(t.get("type") == "heatmap" for t in s["data"]))
+    shape = spec["layout"]["shapes"][0]
+    assert (shape["x0"], shape["y0"]) == (read_as - 0.5, true - 0.5)
+    app.selectbox(key="detail-read-as").set_value(None).run()
+    assert any(m.value.startswith(f"**{true}s read as another digit: ") for m in app.markdown)
+
+
+def test_the_test_digits_shown_are_the_ones_the_run_counted(two_runs):
+    store, run_ids = two_runs
+    test = bundled_mnist()
+    for run_id in run_ids:
+        classifier = Classifier.load(store.model_path(run_id))
+        readings = TestReadings.of(classifier, to_float(test["x_test"]), test["y_test"])
+        # Keras's evaluation at the end of training counted the matrix; numpy's reading puts each digit back in it.
+        np.testing.assert_array_equal(readings.confusion(), store.info(run_id).metrics.confusion_matrix)
+        for true, read_as in [(None, None), (3, None), (None, 5), (2, 7), (4, 4)]:
+            chosen = readings.choose(true, read_as)
+            labels, read = test["y_test"][chosen.indices], readings.read_as[chosen.indices]
+            assert (true is None or (labels == true).all()) and (read_as is None or (read == read_as).all())
+            right = true is not None and true == read_as  # a diagonal cell: the digits read right
+            assert (labels == read).all() if right else (labels != read).all()
+            sure = chosen.confidence  # near misses first on the diagonal, the most confident mistakes elsewhere
+            assert (np.diff(sure) >= 0).all() if right else (np.diff(sure) <= 0).all()
+        tiles = evidence_tiles(classifier, to_float(test["x_test"]), readings.choose(2, 7, most=3))
+        assert all(tile.shape == (84, 84 * 2 + 6, 3) for tile in tiles)
 
 
 def test_a_running_job_cannot_be_deleted_and_a_finished_one_only_after_confirming(runs_page, two_runs):

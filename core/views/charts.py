@@ -94,32 +94,68 @@ def training_curves(batches: list[dict], epochs: list[dict], max_epochs: int | N
     return figure
 
 
-def confusion_matrix_figure(matrix: list[list[int]]) -> go.Figure:
-    """Heatmap of true digit (rows) vs predicted digit (columns), counts in each cell."""
+def confusion_matrix_figure(
+    matrix: list[list[int]], true: int | None = None, predicted: int | None = None
+) -> go.Figure:
+    """Heatmap of true digit (rows) vs predicted digit (columns), counts in each cell; the cell, row or column of
+    the digits shown below it (`true`, `predicted`; None for any) outlined.
+
+    Over it, one invisible square marker per cell: Plotly reports clicks on markers, not on a heatmap's cells
+    (and Streamlit's chart selection only on markers and bars), so a click on a cell selects its marker, whose
+    y and x are the true and the predicted digit.
+    """
     counts = np.asarray(matrix)
     # Colour by share of the row so mistakes show up next to the large diagonal.
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     digits = [str(d) for d in range(10)]
+    rows, columns = np.divmod(np.arange(100), 10)
     figure = go.Figure(
-        go.Heatmap(
-            z=np.sqrt(share),
-            x=digits,
-            y=digits,
-            text=counts,
-            texttemplate="%{text}",
-            colorscale="Blues",
-            showscale=False,
-            hovertemplate="true %{y}, predicted %{x}: %{text} images<extra></extra>",
-        )
+        [
+            go.Heatmap(
+                z=np.sqrt(share),
+                x=digits,
+                y=digits,
+                text=counts,
+                texttemplate="%{text}",
+                colorscale="Blues",
+                showscale=False,
+                hoverinfo="skip",
+            ),
+            go.Scatter(
+                x=[digits[c] for c in columns],
+                y=[digits[r] for r in rows],
+                text=counts.ravel(),
+                mode="markers",
+                marker=dict(symbol="square", size=30, opacity=0),
+                selected=dict(marker=dict(opacity=0)),
+                unselected=dict(marker=dict(opacity=0)),
+                hovertemplate="true %{y}, predicted %{x}: %{text} images (click to see them)<extra></extra>",
+                showlegend=False,
+            ),
+        ]
     )
     figure.update_layout(
         title="Confusion matrix (test set)",
         xaxis_title="predicted digit",
         yaxis_title="true digit",
+        clickmode="event+select",
+        dragmode=False,
         **{**_LAYOUT, "height": 420},
     )
-    figure.update_xaxes(type="category")
-    figure.update_yaxes(type="category", autorange="reversed", scaleanchor="x")
+    if true is not None or predicted is not None:
+        top, bottom = (true - 0.5, true + 0.5) if true is not None else (-0.5, 9.5)
+        left, right = (predicted - 0.5, predicted + 0.5) if predicted is not None else (-0.5, 9.5)
+        figure.add_shape(
+            type="rect",
+            x0=left,
+            x1=right,
+            y0=top,
+            y1=bottom,
+            line=dict(color=VALIDATION_COLOUR, width=3),
+        )
+    # Square cells, the axes hugging them (constrain), no grid lines through them.
+    figure.update_xaxes(type="category", constrain="domain", showgrid=False)
+    figure.update_yaxes(type="category", autorange="reversed", scaleanchor="x", constrain="domain", showgrid=False)
     return figure
 
 
@@ -133,7 +169,7 @@ def per_class_accuracy_figure(per_class: list[float]) -> go.Figure:
             text=[f"{a:.1%}" for a in accuracy],
             textposition="outside",
             marker_color=[VALIDATION_COLOUR if d == worst else TRAIN_COLOUR for d in range(10)],
-            hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
+            hovertemplate="digit %{x}: %{y:.2%} (click to see its mistakes)<extra></extra>",
         )
     )
     low = max(0.0, float(accuracy.min()) - 0.05)

@@ -282,3 +282,16 @@ def evidence_image(
     faint = (FAINT * ((share - FAINT_FROM) / (1 - FAINT_FROM)).clip(0, 1))[..., None] * (1 - image)
     picture = picture + (np.float32(AGAINST_COLOUR) - picture) * faint
     return _enlarge(np.round(picture).clip(0, 255).astype(np.uint8), pixel)
+
+
+def digit_and_evidence(
+    image: np.ndarray, contributions: np.ndarray, toward_rival: np.ndarray, pixel: int = 3
+) -> np.ndarray:
+    """A digit as the model saw it (light ink on black) and, beside it, its `evidence_image`: one gallery tile,
+    drawn at its shown size."""
+    grey = np.round(np.nan_to_num(np.asarray(image, dtype=np.float32)).clip(0, 1) * 255).astype(np.uint8)
+    seen = np.repeat(_enlarge(grey, pixel)[..., None], 3, axis=2)
+    evidence = evidence_image(image, contributions, toward_rival, pixel)
+    gap = np.empty((seen.shape[0], 2 * pixel, 3), dtype=np.uint8)
+    gap[:] = PAGE_COLOUR
+    return np.concatenate([seen, gap, evidence], axis=1)

@@ -1,4 +1,5 @@
-"""A finished run's results: its curves, the held-out numbers, the confusion matrix and the mistakes."""
+"""A finished run's results: its curves, the held-out numbers, the confusion matrix and the test digits behind
+each number, with their evidence."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import numpy as np
 import streamlit as st
 
 from core.config import TrainConfig
+from core.drawings.inference import ModelLoadError
 from core.engine.progress import format_duration
 from core.runs.results import RunMetrics
 from core.runs.states import IMPORTED, STATUS_BADGES, stop_reason_text
-from core.training.data import bundled_mnist
+from core.training.data import bundled_mnist, to_float
 from core.views import charts
 from core.views.keras_code import keras_code
+from core.views.mistakes import TestReadings, evidence_tiles, tile_caption
+from pages.ui.store import cached_classifier, run_store
 
 
 def status_badge(status: str) -> str:
@@ -34,20 +38,79 @@ def upscale(image: np.ndarray, factor: int = 4) -> np.ndarray:
     return np.kron(np.asarray(image, dtype=np.float32), np.ones((factor, factor), dtype=np.float32)).clip(0, 1)
 
 
-def misclassified_gallery(metrics: RunMetrics, columns: int = 8, most: int = 24) -> None:
-    mistakes = metrics.misclassified[:most]
-    if not mistakes:
-        st.success("No test image was misclassified.")
+@st.cache_resource(max_entries=8, show_spinner="Reading the test digits with this model…")
+def test_readings(path: str, modified: float) -> TestReadings:
+    """What the model read for each of the 10,000 test digits, once per model file, shared by every session."""
+    test = bundled_mnist()
+    return TestReadings.of(cached_classifier(path, modified), to_float(test["x_test"]), test["y_test"])
+
+
+def _choice_keys(key: str) -> tuple[str, str]:
+    return f"{key}-true", f"{key}-read-as"
+
+
+def _picked_cell(key: str, chart: str) -> None:
+    """A click on the confusion matrix: its cell's true digit and reading become the choice below it."""
+    points = st.session_state[chart].selection.points
+    if points and all(str(points[0].get(axis, "")).isdigit() for axis in "xy"):
+        st.session_state.update(dict(zip(_choice_keys(key), (int(points[0]["y"]), int(points[0]["x"])))))
+
+
+def _picked_digit(key: str, chart: str) -> None:
+    """A click on a digit's accuracy bar: that digit's mistakes."""
+    points = st.session_state[chart].selection.points
+    if points and str(points[0].get("x", "")).isdigit():
+        st.session_state.update(dict(zip(_choice_keys(key), (int(points[0]["x"]), None))))
+
+
+def evidence_legend(true: int | None, read_as: int | None) -> str:
+    """What the tiles' colours mean, naming the digits where the choice does."""
+    if true is not None and read_as is not None and true != read_as:
+        colours = f"red ink counted for {read_as} (what it read), blue ink for {true} (what it is)"
+    elif true is not None and true == read_as:
+        colours = f"red ink counted for {true}, blue ink for the digit it nearly read instead"
+    else:
+        colours = "red ink counted for what it read, blue ink for the true digit"
+    return (
+        f"Each digit as the model saw it, and beside it why it answered what it did: {colours}; faint blue where "
+        "ink would have counted for the blue digit. Would you have read them right?"
+    )
+
+
+def mistakes_behind(run_id: str, key: str, columns: int = 5) -> None:
+    """The test digits behind a number of the results, each beside its evidence: the cell or bar clicked, or the
+    pair chosen in the two boxes (the way in with a keyboard); every mistake, most confident first, until then."""
+    st.subheader("The test digits behind the numbers")
+    path = run_store().model_path(run_id)
+    try:
+        if path is None:
+            raise ModelLoadError("its model file is gone")
+        modified = path.stat().st_mtime
+        classifier = cached_classifier(str(path), modified)
+        readings = test_readings(str(path), modified)
+    except (ModelLoadError, OSError) as error:
+        st.caption(f"The test digits cannot be shown: {error}")
         return
-    x_test = bundled_mnist()["x_test"]
-    st.caption("The test digits the model got wrong with the most confidence. Would you have read them right?")
+    true_key, read_key = _choice_keys(key)
+    left, right = st.columns(2)
+    true = left.selectbox(
+        "True digit", [None, *range(10)], format_func=lambda d: "any" if d is None else str(d), key=true_key
+    )
+    read_as = right.selectbox(
+        "Read as", [None, *range(10)], format_func=lambda d: "any other" if d is None else str(d), key=read_key
+    )
+    chosen = readings.choose(true, read_as)
+    st.markdown(f"**{chosen.title}**" + (f" ({len(chosen.indices)} shown, {chosen.order})" if chosen.total else ""))
+    if not chosen.total:
+        st.success("None: the model made no such mistake on the test set.", icon=":material/check_circle:")
+        return
+    st.caption(evidence_legend(true, read_as))
+    x_test = to_float(bundled_mnist()["x_test"])
+    tiles = evidence_tiles(classifier, x_test, chosen)
     cells = st.columns(columns)
-    for i, mistake in enumerate(mistakes):
+    for i, tile in enumerate(tiles):
         with cells[i % columns]:
-            st.image(
-                upscale(x_test[mistake.index] / 255.0),
-                caption=f"true {mistake.true} → {mistake.predicted} ({mistake.confidence:.0%})",
-            )
+            st.image(tile, caption=tile_caption(chosen, i))
 
 
 def run_results(run_id: str, metrics: RunMetrics, stop_reason: str | None, key: str) -> None:
@@ -68,21 +131,29 @@ def run_results(run_id: str, metrics: RunMetrics, stop_reason: str | None, key: 
             f"early stopping or choosing the model. {stop_reason_text(stop_reason)}; the model kept is the one "
             f"from epoch {metrics.best_epoch}, the best on the validation set."
         )
+    # The charts' keys follow the choice: each choice draws them afresh, without Plotly's own selection (a
+    # second click on the same cell would undo it), the chosen cell outlined by the figure itself.
+    chosen = tuple(st.session_state.get(name) for name in _choice_keys(key))
+    matrix_key, bars_key = f"{key}-confusion-{chosen}", f"{key}-per-class-{chosen}"
     left, right = st.columns(2)
     with left:
         st.plotly_chart(
-            charts.confusion_matrix_figure(metrics.confusion_matrix),
-            key=f"{key}-confusion",
+            charts.confusion_matrix_figure(metrics.confusion_matrix, *chosen),
+            key=matrix_key,
             config={"displayModeBar": False},
+            on_select=lambda: _picked_cell(key, matrix_key),
+            selection_mode="points",
         )
     with right:
         st.plotly_chart(
             charts.per_class_accuracy_figure(metrics.per_class_accuracy),
-            key=f"{key}-per-class",
+            key=bars_key,
             config={"displayModeBar": False},
+            on_select=lambda: _picked_digit(key, bars_key),
+            selection_mode="points",
         )
-    st.subheader("Misclassified test digits")
-    misclassified_gallery(metrics)
+        st.caption("Click a cell of the matrix, or a digit's bar, to see its test digits below.")
+    mistakes_behind(run_id, key)
 
 
 def network_code(config: TrainConfig, key: str, name: str = "mnist_mlp") -> None:

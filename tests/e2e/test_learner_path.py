@@ -37,6 +37,23 @@ def clear_canvas(page) -> None:
     page.get_by_text("it is empty").wait_for()
 
 
+def click_busiest_mistake(page) -> tuple[int, int, int]:
+    """Click the confusion matrix's cell with the most mistakes, where Plotly drew it; (true, read as, count)."""
+    chart = page.locator(".js-plotly-plot").filter(has_text="Confusion matrix").first
+    chart.scroll_into_view_if_needed()
+    flat = chart.evaluate("el => Array.from(el._fullData[1].text)")  # the cells' markers carry the counts, row by row
+    counts = [flat[10 * t : 10 * t + 10] for t in range(10)]
+    true, read_as = max(((t, p) for t in range(10) for p in range(10) if t != p), key=lambda c: counts[c[0]][c[1]])
+    x, y = chart.evaluate(
+        "(el, [t, p]) => { const l = el._fullLayout; return [l.xaxis._offset + l.xaxis.l2p(p), "
+        "l.yaxis._offset + l.yaxis.l2p(t)]; }",
+        [true, read_as],
+    )
+    box = chart.bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    return true, read_as, counts[true][read_as]
+
+
 def test_train_watch_reload_then_draw(server, page):
     page.goto(f"{server.url}/train")  # the first page a fresh server serves
     wait_idle(page)
@@ -74,6 +91,12 @@ def test_train_watch_reload_then_draw(server, page):
     page.get_by_text("Held-out test results").wait_for(timeout=120_000)
     page.get_by_text("Test accuracy", exact=True).wait_for(timeout=10_000)  # the metrics render just after the heading
     assert "Traceback" not in server.log()
+
+    # A click on the confusion matrix's busiest mistake shows those test digits, each with its evidence.
+    true, read_as, count = click_busiest_mistake(page)
+    page.get_by_text(f"{true}s read as {read_as}: {count:,} test digit").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.get_by_text(f"a {true} read as {read_as} (").count() == min(count, 24)
 
     page.get_by_role("button", name="Draw digits for this model").click()
     page.locator("canvas.upper-canvas").wait_for()

@@ -7,13 +7,17 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
 from core.engine.jobs import JobManager, shared_manager
+from core.runs import snapshots
 from core.runs.store import RunStore
+from core.training.data import bundled_mnist
+from core.views.inside_view import favourite_digits
 from tests.waiting import wait_until
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -129,6 +133,35 @@ def test_the_change_since_the_start_is_a_second_view_of_the_first_layer(finished
     assert (weights["name"], change["name"]) == ("Its weights", "What training changed")
     assert change["picture"] != weights["picture"] and change["width"] == weights["width"]
     assert "the strokes it learned to look for" in change["caption"]
+
+
+def test_each_neuron_shown_comes_with_the_validation_digits_it_fires_most_for(finished, monkeypatch):
+    store, run_id = finished
+    app = open_page(monkeypatch, store.root, "pages/train.py", run_id)
+    view = inside(app)["favourites"]
+    snapshot = snapshots.read_series(store.snapshots_folder(run_id)).snapshots[-1]
+    assert len(view["pictures"]) == len(snapshot.first_layer) == 24
+    # Each picture: the neuron's weights and the 8 validation digits whose weighted sums are the largest.
+    validation = bundled_mnist()["x_train"][-TINY.validation_size :].reshape(-1, 784)
+    weights = np.asarray(snapshot.first_layer, np.float32).reshape(24, -1)
+    sums = weights @ validation.T.astype(np.float32)
+    for neuron in (0, 23):
+        shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(view["pictures"][neuron].split(",")[1]))))
+        assert shown.shape == ((28 + 4) * 2, (9 * 28 + 10 * 2) * 2, 3)
+        for place in range(8):  # each digit tile, after the weights' tile, at 2 screen pixels a pixel
+            left = (2 + (place + 1) * 30) * 2
+            tile = shown[4 : 4 + 56 : 2, left : left + 56 : 2, 0]
+            match = np.flatnonzero((validation == tile.ravel()).all(axis=1))
+            assert match.size and sums[neuron, match].max() >= np.sort(sums[neuron])[-8] - 1e-3
+    assert "validation digits that make it fire most" in view["caption"]
+
+
+def test_a_neuron_that_looks_for_an_upright_stroke_fires_most_for_ones():
+    stroke = np.full((28, 28), -1.0, np.float32)
+    stroke[4:24, 12:16] = 1.0  # ink down the middle counts for it, ink anywhere else against it
+    data = bundled_mnist()
+    top = favourite_digits(stroke.reshape(1, -1), data["x_train"][-5000:].reshape(-1, 784))[0]
+    assert (data["y_train"][-5000:][top] == 1).all()
 
 
 def test_the_runs_page_replays_a_runs_epochs_too(finished, monkeypatch):

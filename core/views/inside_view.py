@@ -24,9 +24,11 @@ import numpy as np
 from core.config import TrainConfig
 from core.runs import snapshots
 from core.runs.snapshots import Snapshot, SnapshotSeries
+from core.training.data import bundled_mnist
 from core.views import charts, pictures
 
 WEIGHT_PIXELS = 3  # screen pixels per weight in the first layer's picture
+FAVOURITES = 8  # the validation digits shown for a neuron
 WAITING = "A look inside the network appears here as training starts."
 
 # One view built at a time: after an epoch every open page of a class asks for the same new view at once, and
@@ -54,11 +56,20 @@ def panels(folder: Path, config: TrainConfig, epoch: int | None = None) -> dict:
     a readable snapshot.
     """
     with _building:
-        return _panels(str(folder), snapshots.folder_state(folder), config.hidden_layers, config.epochs, epoch)
+        return _panels(
+            str(folder),
+            snapshots.folder_state(folder),
+            config.hidden_layers,
+            config.epochs,
+            config.validation_size,
+            epoch,
+        )
 
 
 @lru_cache(maxsize=64)
-def _panels(folder: str, state: tuple, hidden_layers: tuple[int, ...], max_epochs: int, epoch: int | None) -> dict:
+def _panels(
+    folder: str, state: tuple, hidden_layers: tuple[int, ...], max_epochs: int, validation_size: int, epoch: int | None
+) -> dict:
     live = epoch is None
     series = _series(folder, state).of_network(hidden_layers)
     view = {"version": snapshots.version_of(state), "when": WAITING if live else None}
@@ -70,6 +81,7 @@ def _panels(folder: str, state: tuple, hidden_layers: tuple[int, ...], max_epoch
         **view,
         "when": f"As it is {when(snapshot.epoch)}; this part updates after every epoch." if live else None,
         "firstLayer": first_layer_view(series, snapshot, hidden_layers[0]),
+        "favourites": favourites_view(np.asarray(snapshot.first_layer), validation_size),
         "guesses": guesses_view(series, snapshot),
         "weights": {**weights, "config": {"displayModeBar": False, "staticPlot": live, "responsive": True}},
     }
@@ -131,6 +143,43 @@ def first_layer_view(series: SnapshotSeries, snapshot: Snapshot, units: int) -> 
         "views": views,
         "help": "A big layer's weights start as strong random noise, which hides what it learns; "
         "the change since before training shows only what it learned.",
+    }
+
+
+def favourite_digits(weights: np.ndarray, digits: np.ndarray, count: int = FAVOURITES) -> np.ndarray:
+    """For each neuron's weights (neurons, 784), the indices of the `count` digits (n, 784) with the largest
+    weighted sums, largest first."""
+    sums = np.asarray(weights, dtype=np.float32) @ np.asarray(digits, dtype=np.float32).T
+    return np.argsort(-sums, axis=1, kind="stable")[:, :count]
+
+
+@lru_cache(maxsize=2)
+def _validation_digits(validation_size: int) -> np.ndarray:
+    """The run's validation digits (the last `validation_size` MNIST training images), flat uint8, read-only."""
+    digits = bundled_mnist()["x_train"][-validation_size:]
+    return digits.reshape(len(digits), -1)
+
+
+def favourites_view(first_layer: np.ndarray, validation_size: int) -> dict:
+    """For each neuron shown in the first layer's picture, the FAVOURITES validation digits that make it fire
+    most, beside its weights: one picture per neuron, which the page shows when its square is clicked.
+
+    A neuron fires as the weighted sum of the pixels (plus its bias, the same for every digit) through its
+    activation, which rises with that sum where it fires: the digits with the largest sums are the ones it
+    fires most for.
+    """
+    digits = _validation_digits(validation_size)
+    weights = np.nan_to_num(np.asarray(first_layer, dtype=np.float32)).reshape(len(first_layer), -1)
+    top = favourite_digits(weights, digits)
+    scale = pictures.weight_scale(weights)
+    return {
+        "pictures": [
+            pictures.data_uri(pictures.neuron_favourites(weights[i], digits[top[i]], scale))
+            for i in range(len(weights))
+        ],
+        "caption": f"Its weights (left) and the {FAVOURITES} of the {len(digits):,} validation digits that make it "
+        "fire most: where they have ink, its weights are red.",
+        "hint": "Click a neuron's square to see the digits that make it fire most.",
     }
 
 

@@ -133,6 +133,14 @@ def weight_grid(first_layer: np.ndarray, columns: int = 8) -> np.ndarray:
     return _tiles(tiles, min(columns, len(tiles)), gap=2, background=GAP_COLOUR)
 
 
+def neuron_favourites(weights: np.ndarray, digits: np.ndarray, scale: float, pixel: int = 2) -> np.ndarray:
+    """One neuron's 784 weights as a tile in `weight_grid`'s colours (the same `scale`), then the digits (uint8,
+    flat or 28x28) that make it fire most, in a row: drawn at its shown size, `pixel` screen pixels a pixel."""
+    tile = colour_ramp((np.asarray(weights, dtype=np.float32).reshape(28, 28) / scale + 1) / 2, DIVERGING)
+    greys = [np.repeat(np.asarray(d, np.uint8).reshape(28, 28)[..., None], 3, axis=2) for d in digits]
+    return _enlarge(_tiles([tile, *greys], 1 + len(greys), gap=2, background=GAP_COLOUR), pixel)
+
+
 def digit_tile(image: np.ndarray, right: bool, pixel: int = 2, frame: int = 3) -> np.ndarray:
     """An MNIST digit (uint8, light ink on black) in a green frame when guessed right, red when wrong.
 

@@ -18,7 +18,7 @@ EPOCH = re.compile(r"As it is after epoch (\d+)")
 
 
 def first_layer_src(page) -> str:
-    return page.locator(".in-first-layer img").get_attribute("src")
+    return page.locator(".in-neurons").get_attribute("src")
 
 
 def guesses_shown(page) -> int:
@@ -75,12 +75,12 @@ def test_inside_panels_change_each_epoch_survive_a_reload_and_replay_with_a_slid
 
     page.reload()  # mid-run: the same run, its panels again
     page.get_by_text(EPOCH).wait_for()
-    page.locator(".in-first-layer img").wait_for()
+    page.locator(".in-neurons").wait_for()
     assert wait_until(lambda: guesses_shown(page) == 20, timeout=10)
     weights = first_layer_src(page)
     page.get_by_role("button", name="What training changed").click()  # the browser's own switch: no rerun
     assert first_layer_src(page) != weights
-    assert "the strokes it learned to look for" in page.locator(".in-first-layer .in-caption").inner_text()
+    assert "the strokes it learned to look for" in page.locator(".in-layer-caption").inner_text()
 
     page.get_by_role("button", name="Stop training").click()
     page.get_by_text("Held-out test results").wait_for(timeout=60_000)
@@ -92,6 +92,19 @@ def test_inside_panels_change_each_epoch_survive_a_reload_and_replay_with_a_slid
     page.get_by_text(re.compile(r"of 20 right before training")).wait_for()
     wait_idle(page)
     assert first_layer_src(page) != last
+
+    # A click on a neuron's square shows the digits it fires most for; the list is the keyboard's way to it.
+    neurons = page.locator(".in-neurons")
+    neurons.scroll_into_view_if_needed()
+    box = neurons.bounding_box()
+    scale = box["width"] / neurons.evaluate("image => image.naturalWidth")
+    page.mouse.click(box["x"] + (2 + 30 + 14) * scale, box["y"] + (2 + 14) * scale)  # row 1, column 2
+    assert page.locator(".in-neuron").input_value() == "1"
+    favourite = page.locator(".in-favourite img")
+    page.wait_for_function("img => !img.hidden && img.complete && img.naturalWidth > 0", arg=favourite.element_handle())
+    assert "validation digits that make it fire most" in page.locator(".in-favourite-caption").inner_text()
+    page.locator(".in-neuron").select_option("5")
+    page.wait_for_function("img => img.alt.startsWith('Neuron 6')", arg=favourite.element_handle())
     assert "Traceback" not in server.log()
 
 

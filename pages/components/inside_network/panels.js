@@ -4,6 +4,7 @@
 //   version     the version of the run's snapshots it was made from (core.runs.snapshots.version)
 //   when        a live run's line above the panels (or that they appear as training starts), else null
 //   firstLayer  {views: [{name, picture (data URI), width (screen pixels), caption}, ...], help}
+//   favourites  {pictures: [one data URI per neuron of the first layer's picture], caption, hint}
 //   guesses     {title, tiles: [{picture, caption, right}], caption, score, when}, or {title, unreadable}
 //   weights     {figure (Plotly.js JSON), version, config}
 // A view before the run's first snapshot has no panels (firstLayer, guesses, weights).
@@ -35,10 +36,65 @@ function firstLayer(panel, layer) {
   const chosen = Math.min(panel.chosenView ?? 0, names.length - 1);
   [...buttons.children].forEach((button, i) => button.setAttribute("aria-pressed", String(i === chosen)));
   const view = layer.views[chosen];
-  const image = $("img");
+  const image = $(".in-neurons");
   setPicture(image, view.picture);
   if (image.style.width !== `${view.width}px`) image.style.width = `${view.width}px`;
-  setText($(".in-caption"), view.caption);
+  setText($(".in-layer-caption"), view.caption);
+}
+
+// The neuron under a click on the first layer's picture: its squares are 28 pixels with 2 between them and
+// around them (core/views/pictures.py, weight_grid), 6 to a row; null between squares.
+function neuronAt(image, event, count) {
+  const box = image.getBoundingClientRect();
+  const x = ((event.clientX - box.left) * image.naturalWidth) / box.width;
+  const y = ((event.clientY - box.top) * image.naturalHeight) / box.height;
+  const column = Math.floor((x - 2) / 30);
+  const row = Math.floor((y - 2) / 30);
+  const columns = Math.round((image.naturalWidth - 2) / 30);
+  const inside = (x - 2) % 30 < 28 && (y - 2) % 30 < 28 && column < columns;
+  const neuron = row * columns + column;
+  return inside && neuron >= 0 && neuron < count ? neuron : null;
+}
+
+// A neuron's favourite digits: chosen by a click on its square or in the list (the keyboard's way), kept
+// across epochs, its picture from the latest view.
+function favourites(panel, view) {
+  const $ = (selector) => panel.querySelector(`.in-first-layer ${selector}`);
+  const select = $(".in-neuron");
+  if (select.options.length !== view.pictures.length + 1) {
+    select.replaceChildren(
+      new Option("choose a neuron", ""),
+      ...view.pictures.map((_, i) => new Option(`neuron ${i + 1}`, String(i))),
+    );
+  }
+  panel.favourites = view;
+  if (!panel.favouritesWired) {
+    panel.favouritesWired = true;
+    const show = () => favourite(panel);
+    select.addEventListener("change", show);
+    const image = $(".in-neurons");
+    image.style.cursor = "pointer";
+    image.addEventListener("click", (event) => {
+      const neuron = neuronAt(image, event, panel.favourites.pictures.length);
+      if (neuron === null) return;
+      select.value = String(neuron);
+      show();
+    });
+  }
+  favourite(panel);
+}
+
+function favourite(panel) {
+  const $ = (selector) => panel.querySelector(`.in-first-layer ${selector}`);
+  const view = panel.favourites;
+  const chosen = $(".in-neuron").value;
+  const image = $(".in-favourite img");
+  image.hidden = chosen === "";
+  if (chosen !== "") {
+    setPicture(image, view.pictures[Number(chosen)]);
+    image.alt = `Neuron ${Number(chosen) + 1}'s weights and the validation digits that make it fire most`;
+  }
+  setText($(".in-favourite-caption"), chosen === "" ? view.hint : view.caption);
 }
 
 function guesses(panel, view) {
@@ -112,6 +168,7 @@ function showPanels(panel, view) {
   panel.querySelector(".in-panels").hidden = !view.firstLayer;
   if (view.firstLayer) {
     firstLayer(panel, view.firstLayer);
+    if (view.favourites) favourites(panel, view.favourites);
     guesses(panel, view.guesses);
     weights(panel, view.weights);
   }

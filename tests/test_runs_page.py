@@ -115,7 +115,8 @@ def test_the_test_digits_shown_are_the_ones_the_run_counted(two_runs):
             assert (labels == read).all() if right else (labels != read).all()
             sure = chosen.confidence  # near misses first on the diagonal, the most confident mistakes elsewhere
             assert (np.diff(sure) >= 0).all() if right else (np.diff(sure) <= 0).all()
-        tiles = evidence_tiles(classifier, to_float(test["x_test"]), readings.choose(2, 7, most=3))
+        chosen = readings.choose(2, 7, most=3)
+        tiles = evidence_tiles(classifier, to_float(test["x_test"][chosen.indices]), chosen)
         assert all(tile.shape == (84, 84 * 2 + 6, 3) for tile in tiles)
 
 

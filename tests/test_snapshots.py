@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from core.config import TrainConfig
+from core.engine.jobs import JobManager
 from core.runs import snapshots
 from core.runs.snapshots import (
     FIRST_LAYER_NEURONS,
@@ -59,7 +60,7 @@ def test_hooks_keep_the_start_and_each_epoch_of_a_tiny_model():
 def test_a_real_fit_keeps_a_snapshot_per_epoch_and_the_network_changes():
     splits = split_mnist(load_mnist(), train_limit=1_000)
     model = build_model(TrainConfig(hidden_layers=(32,)))
-    chosen = choose_guess_digits(splits.y_val)
+    chosen = choose_guess_digits(len(splits.y_val))
     kept = []
     model.fit(
         splits.x_train,
@@ -76,11 +77,27 @@ def test_a_real_fit_keeps_a_snapshot_per_epoch_and_the_network_changes():
     assert right[2] > right[0], right  # it learned something about the fixed digits
 
 
-def test_guess_digits_are_two_of_each_digit_the_same_every_time():
-    labels = load_mnist()["y_train"][-5_000:]
-    chosen = choose_guess_digits(labels)
-    assert labels[chosen].tolist() == [d for d in range(10) for _ in range(2)]
-    assert np.array_equal(chosen, choose_guess_digits(labels))
+@pytest.mark.parametrize("validation_size", [1_000, 5_000, 20_000])
+def test_guess_digits_are_two_of_each_digit_from_any_validation_set(validation_size):
+    splits = split_mnist(load_mnist(), validation_size=validation_size, train_limit=100)
+    chosen = choose_guess_digits(validation_size)
+    assert ((chosen >= 0) & (chosen < validation_size)).all()
+    assert splits.y_val[chosen].tolist() == [d for d in range(10) for _ in range(2)]
+    # The same digits whatever the size: the last training images, counted from the end.
+    np.testing.assert_array_equal(
+        splits.x_val[chosen], split_mnist(load_mnist(), train_limit=100).x_val[choose_guess_digits(5_000)]
+    )
+
+
+@pytest.mark.slow
+def test_the_default_network_still_gets_some_guesses_wrong_after_its_first_epoch(store):
+    job = JobManager(store).submit(TrainConfig(epochs=1))  # the defaults, on the full data, as a learner starts
+    assert job.wait(600) and job.status == "completed", job.error
+    series = read_series(store.snapshots_folder(job.run_id))
+    after_one = series.snapshots[-1]
+    assert after_one.epoch == 1
+    right = int((after_one.guesses == series.digits.labels).sum())
+    assert 10 <= right < 20, right  # learned most of them, but the panel still has something to show
 
 
 def test_a_snapshot_and_its_digits_read_back_as_written(tmp_path):

@@ -198,7 +198,7 @@ def _snapshot_callback(store: RunStore, run_id: str, data):
     """
     from core.training.callbacks import SnapshotCallback  # Keras: after the threads are set
 
-    chosen = choose_guess_digits(data.y_val)
+    chosen = choose_guess_digits(len(data.y_val))
     try:
         store.save_guess_digits(run_id, guess_digits(data.x_val[chosen], data.y_val[chosen]))
     except StoreError as error:

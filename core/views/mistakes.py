@@ -6,7 +6,7 @@ here, in numpy (a fraction of a second for the default network), once per model 
 
     readings = TestReadings.of(classifier, images, labels)
     chosen = readings.choose(true=4, read_as=9)          # 4s read as 9s, most confident first
-    tiles = evidence_tiles(classifier, images, chosen)   # pictures, one per digit
+    tiles = evidence_tiles(classifier, images[chosen.indices], chosen)   # pictures, one per digit
 """
 
 from __future__ import annotations
@@ -96,12 +96,12 @@ def _title(true: int | None, read_as: int | None, count: int) -> str:
     return f"Every mistake: {digits}"
 
 
-def evidence_tiles(classifier: Classifier, images: np.ndarray, chosen: Chosen, pixel: int = 3) -> list[np.ndarray]:
-    """Each chosen test digit as the model saw it, beside its evidence for what it read against the truth (or,
-    for a digit read right, against its runner-up): one RGB picture per digit."""
+def evidence_tiles(classifier: Classifier, digits: np.ndarray, chosen: Chosen, pixel: int = 3) -> list[np.ndarray]:
+    """Each chosen test digit (`digits`: their 28x28 float images, in `chosen`'s order) as the model saw it, beside
+    its evidence for what it read against the truth (or, for a digit read right, against its runner-up): one RGB
+    picture per digit."""
     if not len(chosen.indices):
         return []
-    digits = images[chosen.indices]
     rivals = np.where(chosen.true != chosen.read_as, chosen.true, runner_up(classifier.predict(digits)))
     found = explain(classifier, digits, answers=chosen.read_as, rivals=rivals)
     return [pictures.digit_and_evidence(e.image, e.contributions, e.ink_toward_rival, pixel) for e in found]

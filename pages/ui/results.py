@@ -12,7 +12,7 @@ from core.engine.progress import format_duration
 from core.runs.results import RunMetrics
 from core.runs.states import IMPORTED, STATUS_BADGES, stop_reason_text
 from core.training.data import bundled_mnist, to_float
-from core.views import charts
+from core.views import charts, pictures
 from core.views.keras_code import keras_code
 from core.views.mistakes import TestReadings, evidence_tiles, tile_caption
 from pages.ui.store import cached_classifier, run_store
@@ -43,6 +43,15 @@ def test_readings(path: str, modified: float) -> TestReadings:
     """What the model read for each of the 10,000 test digits, once per model file, shared by every session."""
     test = bundled_mnist()
     return TestReadings.of(cached_classifier(path, modified), to_float(test["x_test"]), test["y_test"])
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def cell_tiles(path: str, modified: float, true: int | None, read_as: int | None) -> list[bytes]:
+    """The tiles of one choice (PNG bytes), made once per model file and choice: a rerun of the page (any click
+    elsewhere on it) draws nothing again."""
+    chosen = test_readings(path, modified).choose(true, read_as)
+    digits = to_float(bundled_mnist()["x_test"][chosen.indices])
+    return [pictures.png(tile) for tile in evidence_tiles(cached_classifier(path, modified), digits, chosen)]
 
 
 def _choice_keys(key: str) -> tuple[str, str]:
@@ -86,7 +95,6 @@ def mistakes_behind(run_id: str, key: str, columns: int = 5) -> None:
         if path is None:
             raise ModelLoadError("its model file is gone")
         modified = path.stat().st_mtime
-        classifier = cached_classifier(str(path), modified)
         readings = test_readings(str(path), modified)
     except (ModelLoadError, OSError) as error:
         st.caption(f"The test digits cannot be shown: {error}")
@@ -105,8 +113,7 @@ def mistakes_behind(run_id: str, key: str, columns: int = 5) -> None:
         st.success("None: the model made no such mistake on the test set.", icon=":material/check_circle:")
         return
     st.caption(evidence_legend(true, read_as))
-    x_test = to_float(bundled_mnist()["x_test"])
-    tiles = evidence_tiles(classifier, x_test, chosen)
+    tiles = cell_tiles(str(path), modified, true, read_as)
     cells = st.columns(columns)
     for i, tile in enumerate(tiles):
         with cells[i % columns]:

@@ -104,7 +104,7 @@ def test_the_test_digits_shown_are_the_ones_the_run_counted(two_runs):
     test = bundled_mnist()
     for run_id in run_ids:
         classifier = Classifier.load(store.model_path(run_id))
-        readings = TestReadings.of(classifier, to_float(test["x_test"]), test["y_test"])
+        readings = TestReadings.of(classifier, test["x_test"], test["y_test"])
         # Keras's evaluation at the end of training counted the matrix; numpy's reading puts each digit back in it.
         np.testing.assert_array_equal(readings.confusion(), store.info(run_id).metrics.confusion_matrix)
         for true, read_as in [(None, None), (3, None), (None, 5), (2, 7), (4, 4)]:

@@ -149,7 +149,11 @@ def first_layer_view(series: SnapshotSeries, snapshot: Snapshot, units: int) -> 
 def favourite_digits(weights: np.ndarray, digits: np.ndarray, count: int = FAVOURITES) -> np.ndarray:
     """For each neuron's weights (neurons, 784), the indices of the `count` digits (n, 784) with the largest
     weighted sums, largest first."""
-    sums = np.asarray(weights, dtype=np.float32) @ np.asarray(digits, dtype=np.float32).T
+    weights = np.asarray(weights, dtype=np.float32)
+    # A batch of digits at a time as floats: a few MB at most on the server, never the whole set.
+    sums = np.concatenate(
+        [weights @ np.asarray(digits[i : i + 500], dtype=np.float32).T for i in range(0, len(digits), 500)], axis=1
+    )
     return np.argsort(-sums, axis=1, kind="stable")[:, :count]
 
 

@@ -4,7 +4,7 @@ most confident mistakes, each digit shown beside its evidence (core.drawings.evi
 A run's record keeps the counts, not which test digit went where, so the model reads the test set again
 here, in numpy (a fraction of a second for the default network), once per model file:
 
-    readings = TestReadings.of(classifier, images, labels)
+    readings = TestReadings.of(classifier, images, labels)   # uint8 test digits
     chosen = readings.choose(true=4, read_as=9)          # 4s read as 9s, most confident first
     tiles = evidence_tiles(classifier, images[chosen.indices], chosen)   # pictures, one per digit
 """
@@ -18,6 +18,7 @@ import numpy as np
 from core.config import NUM_CLASSES
 from core.drawings.evidence import explain, runner_up
 from core.drawings.inference import Classifier
+from core.training.data import to_float
 from core.views import pictures
 
 
@@ -44,8 +45,12 @@ class TestReadings:
     confidence: np.ndarray
 
     @classmethod
-    def of(cls, classifier: Classifier, images: np.ndarray, labels: np.ndarray) -> TestReadings:
-        probabilities = classifier.predict(images)
+    def of(cls, classifier: Classifier, images: np.ndarray, labels: np.ndarray, batch: int = 500) -> TestReadings:
+        """The readings of `images` (uint8 MNIST pixels), a batch at a time: the server's memory holds one small
+        batch of floats, never the whole test set's."""
+        probabilities = np.concatenate(
+            [classifier.predict(to_float(images[i : i + batch])) for i in range(0, len(images), batch)]
+        )
         arrays = (np.asarray(labels).astype(np.int64), probabilities.argmax(axis=1), probabilities.max(axis=1))
         for array in arrays:
             array.flags.writeable = False

@@ -42,7 +42,7 @@ def upscale(image: np.ndarray, factor: int = 4) -> np.ndarray:
 def test_readings(path: str, modified: float) -> TestReadings:
     """What the model read for each of the 10,000 test digits, once per model file, shared by every session."""
     test = bundled_mnist()
-    return TestReadings.of(cached_classifier(path, modified), to_float(test["x_test"]), test["y_test"])
+    return TestReadings.of(cached_classifier(path, modified), test["x_test"], test["y_test"])
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

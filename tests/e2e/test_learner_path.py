@@ -97,6 +97,16 @@ def test_train_watch_reload_then_draw(server, page):
     page.get_by_text(f"{true}s read as {read_as}: {count:,} test digit").wait_for(timeout=30_000)
     wait_idle(page)
     assert page.get_by_text(f"a {true} read as {read_as} (").count() == min(count, 24)
+    # A digit's accuracy bar leads to all of that digit's mistakes.
+    bars = page.locator(".js-plotly-plot").filter(has_text="Accuracy per digit").first
+    x, y = bars.evaluate(
+        "(el, d) => { const l = el._fullLayout; return [l.xaxis._offset + l.xaxis.l2p(d), "
+        "l.yaxis._offset + l.yaxis.l2p(l.yaxis.range[0]) - 5]; }",
+        true,
+    )
+    box = bars.bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.get_by_text(f"{true}s read as another digit: ").wait_for(timeout=30_000)
 
     page.get_by_role("button", name="Draw digits for this model").click()
     page.locator("canvas.upper-canvas").wait_for()

@@ -16,8 +16,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
-from core.config import ConfigError, TrainConfig, add_arguments, config_from_args, count_parameters, is_run_id
+from core.config import (
+    ConfigError,
+    TrainConfig,
+    add_arguments,
+    config_from_args,
+    count_parameters,
+    is_run_id,
+    settings_from_link,
+)
 from core.drawings.folder import DrawingSet, DrawingSetError, default_drawings_dir
 from core.drawings.inference import Classifier, ModelLoadError
 from core.engine.jobs import JobManager
@@ -52,6 +61,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "their digit, like 7_mine.png (default: $MNIST_DRAWINGS_DIR or drawings/ beside the run store)",
     )
     parser.add_argument(
+        "--link",
+        default=None,
+        metavar="ADDRESS",
+        help="take the settings a Train page link names (its whole address, or what follows the ?), such as "
+        "'http://host:8501/train?hidden=64,32&dropout=0.3'; they replace those settings' flags",
+    )
+    parser.add_argument(
         "--fine-tune",
         default=None,
         metavar="RUN",
@@ -59,6 +75,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "and settings at a tenth of its learning rate (the other settings' flags are not used)",
     )
     return parser.parse_args(argv)
+
+
+def linked_config(config: TrainConfig, address: str) -> TrainConfig:
+    """`config` with the settings a Train page link names; ConfigError for anything in it that is no setting or
+    cannot be read (a headless training should not start on half a link)."""
+    query = urlsplit(address).query if "?" in address else address
+    linked = settings_from_link(dict(parse_qsl(query, keep_blank_values=True)), others=("run",))
+    if linked.unreadable:
+        raise ConfigError("link", f"in the link, {next(iter(linked.unreadable.values()))}")
+    if linked.ignored:
+        raise ConfigError("link", f"the link names no such setting: {', '.join(linked.ignored)}")
+    return config.replace(**linked.values)
 
 
 def format_summary(config: TrainConfig) -> str:
@@ -157,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config = config_from_args(args)
+        if args.link is not None:
+            config = linked_config(config, args.link)
     except ConfigError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2

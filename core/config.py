@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -454,6 +454,96 @@ def describe_setting(config: TrainConfig, name: str) -> str:
     else:
         shown = "all" if value is None else str(value)
     return f"{SETTING[name].label.lower()} {shown}"
+
+
+# --- the address: the Train page's settings as a link ------------------------------------------------
+# /train?hidden=64,32&dropout=0.3&epochs=5&augment=on: each setting by its command-line flag's name without
+# the dashes; `hidden` as comma-separated sizes, switches as on/off, `train-limit` as a number or "all".
+
+LINK_NAMES: dict[str, Setting] = {s.flag.removeprefix("--"): s for s in SETTINGS}
+_SWITCH_WORDS = {
+    "on": True,
+    "off": False,
+    "true": True,
+    "false": False,
+    "yes": True,
+    "no": False,
+    "1": True,
+    "0": False,
+}
+
+
+@dataclass(frozen=True)
+class LinkedSettings:
+    """What an address says about the form.
+
+    Attributes:
+        values: setting name -> value as TrainConfig takes it, its range not checked (the form's own checks
+            say what is out of range, under the field).
+        unreadable: setting name -> why the address's value cannot even be put in the field.
+        ignored: the address's names that are no setting, in order.
+    """
+
+    values: dict[str, object]
+    unreadable: dict[str, str]
+    ignored: list[str]
+
+
+def settings_from_link(query: Mapping[str, str], others: Iterable[str] = ()) -> LinkedSettings:
+    """The settings an address's query names (`others`: names the page uses itself, neither settings nor
+    ignored, such as `run`)."""
+    values, unreadable, ignored = {}, {}, []
+    for name, text in query.items():
+        setting = LINK_NAMES.get(name)
+        if setting is None:
+            if name not in others:
+                ignored.append(name)
+            continue
+        try:
+            values[setting.name] = _from_link(setting, str(text).strip())
+        except ValueError as error:
+            unreadable[setting.name] = f"{name}={text}: {error}"
+    return LinkedSettings(values, unreadable, ignored)
+
+
+def _from_link(setting: Setting, text: str):
+    if setting.kind == "layers":
+        try:
+            return tuple(int(part) for part in text.split(","))
+        except ValueError:
+            raise ValueError("hidden layers are whole numbers separated by commas, such as 64,32") from None
+    if setting.kind == "switch":
+        if text.lower() not in _SWITCH_WORDS:
+            raise ValueError(f"{setting.label} is on or off")
+        return _SWITCH_WORDS[text.lower()]
+    if setting.kind == "choice":
+        if text.lower() not in setting.choices:
+            raise ValueError(f"{setting.label} is one of {', '.join(setting.choices)}")
+        return text.lower()
+    if setting.none_is is not None and text.lower() in ("all", str(setting.none_is)):
+        return None
+    try:
+        return int(text) if setting.kind == "int" else float(text)
+    except ValueError:
+        kind = "a whole number" if setting.kind == "int" else "a number"
+        raise ValueError(f"{setting.label} is {kind}") from None
+
+
+def link_query(config: TrainConfig) -> str:
+    """Every setting of `config` as an address's query, in SETTINGS order: what `settings_from_link` reads."""
+    parts = []
+    for name, setting in LINK_NAMES.items():
+        value = getattr(config, setting.name)
+        if setting.kind == "layers":
+            text = ",".join(map(str, value))
+        elif setting.kind == "switch":
+            text = "on" if value else "off"
+        elif value is None:
+            text = "all"
+        else:
+            text = f"{value:g}" if isinstance(value, float) else str(value)
+        parts.append(f"{name}={text}")
+    return "&".join(parts)
 
 
 # --- the command line --------------------------------------------------------------------------

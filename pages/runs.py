@@ -13,6 +13,7 @@ from core.runs.store import StoreError
 from core.views import charts
 from pages.components.inside_network import inside_network
 from pages.ui.identity import current_person, may_change_run, owner_label, refusal_text
+from pages.ui.links import settings_link
 from pages.ui.results import network_code, run_results, status_badge, training_charts
 from pages.ui.store import job_manager, run_store
 from pages.ui.text import literal
@@ -192,6 +193,7 @@ def run_details(runs: list) -> None:
     with st.expander("Full configuration"):
         st.json(run.config.to_dict())
     network_code(run.config, key="detail", name=f"network_{run.run_id}")
+    settings_link(run.config, key="detail")
     history = pd.DataFrame(store.load_history(run.run_id))
     buttons = st.columns(4)
     model_path = store.model_path(run.run_id)

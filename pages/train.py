@@ -3,7 +3,18 @@
 import pandas as pd
 import streamlit as st
 
-from core.config import DEFAULTS, MAX_LAYERS, SETTING, SETTINGS, ConfigError, Setting, TrainConfig, count_parameters
+from core.config import (
+    DEFAULTS,
+    MAX_LAYERS,
+    SETTING,
+    SETTINGS,
+    ConfigError,
+    LinkedSettings,
+    Setting,
+    TrainConfig,
+    count_parameters,
+    settings_from_link,
+)
 from core.runs.drawings_record import DrawingsRecord
 from core.runs.states import ACTIVE_STATUSES, FAILED, INTERRUPTED, QUEUED
 from core.runs.store import StoreError
@@ -14,6 +25,7 @@ from core.training.teaching import split_for_training
 from pages.components.inside_network import inside_network
 from pages.components.live_run import live_run as live_run_component
 from pages.ui.identity import current_person, may_change_run, owner_label, queue_share, refusal_text
+from pages.ui.links import settings_link
 from pages.ui.results import network_code, run_results, status_badge, training_charts, upscale
 from pages.ui.store import job_manager, run_store, usable_runs
 from pages.ui.text import literal
@@ -32,6 +44,38 @@ st.markdown(
     "neurons and outputs ten probabilities, one per digit. Choose its shape and how it learns, then press "
     "**Start** and watch the loss fall and the accuracy rise."
 )
+
+
+PAGE_NAMES = ("run",)  # the page's own names in its address, besides the settings
+
+
+def apply_link() -> LinkedSettings | None:
+    """Put the settings the address names into the form (once per address, so a change made in the form is not
+    undone by the next rerun); what it said, or None for an address without settings."""
+    query = {name: st.query_params[name] for name in st.query_params}
+    linked = settings_from_link(query, others=PAGE_NAMES)
+    if not (linked.values or linked.unreadable or linked.ignored):
+        return None
+    mark = tuple(sorted(query.items()))
+    if st.session_state.get("applied_link") != mark:
+        st.session_state["applied_link"] = mark
+        for name, value in linked.values.items():
+            if name == "hidden_layers":
+                st.session_state["n_layers"] = len(value)
+                for i, units in enumerate(value[:MAX_LAYERS]):
+                    st.session_state[f"units_{i}"] = units
+            else:
+                none_is = SETTING[name].none_is
+                st.session_state[name] = none_is if value is None and none_is is not None else value
+    return linked
+
+
+def link_notes(linked: LinkedSettings) -> None:
+    """What the address said that the form could not take (shown as typed, never as Markdown)."""
+    for message in linked.unreadable.values():
+        st.warning(f"From the address, {literal(message)}: the form keeps its own value.", icon=":material/link_off:")
+    if linked.ignored:
+        st.caption(f"Ignored in the address (no such setting): {literal(', '.join(linked.ignored))}.")
 
 
 def layer_units_inputs() -> tuple:
@@ -65,7 +109,11 @@ def setting_input(setting: Setting, where):
 
 
 def hyperparameter_form() -> TrainConfig | None:
-    """Every row of SETTINGS as a field, by section; a value out of range shows the engine's message under it."""
+    """Every row of SETTINGS as a field, by section; a value out of range shows the engine's message under it.
+    An address with settings fills the form first."""
+    linked = apply_link()
+    if linked is not None:
+        link_notes(linked)
     values, slots = {}, {}
     for section, columns in SECTIONS.items():
         st.subheader(section)
@@ -225,6 +273,7 @@ def finished_run(run_id: str) -> None:
         )
     training_charts(store.load_batches(run_id), store.load_history(run_id), info.config.epochs, key="done")
     network_code(info.config, key="train-run", name=f"network_{run_id}")
+    settings_link(info.config, key="train-run")
     if info.metrics:
         taught_results(info, usable_runs(), key="train")
         st.subheader("Held-out test results")
@@ -309,6 +358,8 @@ if not watching or settings.open:
             if config is not None:
                 model_summary(config)
             start_button(config, job)
+            if config is not None:
+                settings_link(config, key="form")
 
 if not watching:
     st.divider()

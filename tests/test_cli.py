@@ -35,6 +35,34 @@ def test_cli_bad_flags_exit_nonzero_with_the_same_message(tmp_path):
     assert result.returncode == 2 and "Hidden layer 2 needs 1 to 4,096 units" in result.stderr
 
 
+def test_cli_trains_what_a_train_page_link_says(tmp_path):
+    from core.config import TrainConfig
+    from core.runs.store import RunStore
+
+    link = "http://class.example:8501/train?hidden=32,16&activation=tanh&epochs=1&train-limit=1000&reduce-lr=off"
+    result = run_cli("--link", link, "--dropout", "0.1", "--runs-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    (run,) = RunStore(tmp_path).list_runs()
+    expected = TrainConfig(
+        hidden_layers=(32, 16), activation="tanh", epochs=1, train_limit=1000, reduce_lr=False, dropout=0.1
+    )
+    assert run.config == expected
+
+
+@pytest.mark.parametrize(
+    "link, message",
+    [
+        ("/train?hidden=64&epochs=500", "Max epochs must be a whole number from 1 to 200"),
+        ("hidden=64&colour=red", "the link names no such setting: colour"),
+        ("/train?dropout=lots", "in the link, dropout=lots: Dropout is a number"),
+    ],
+)
+def test_cli_refuses_a_link_it_cannot_follow_and_trains_nothing(tmp_path, link, message):
+    result = run_cli("--link", link, "--runs-dir", str(tmp_path))
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
 def test_cli_run_from_another_folder_trains_into_its_relative_runs_dir_and_clears_leftovers(tmp_path):
     from core.config import TrainConfig
     from core.runs.store import RunStore

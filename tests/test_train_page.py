@@ -3,6 +3,7 @@
 import json
 import re
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -93,6 +94,59 @@ def test_an_invalid_value_shows_its_message_and_starts_nothing(runs_dir, key, va
     assert not runs_dir.exists() or not any(runs_dir.iterdir())
 
 
+def opened_at(query: dict) -> AppTest:
+    """The Train page opened at an address with this query."""
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.switch_page("pages/train.py")
+    for name, value in query.items():
+        app.query_params[name] = value
+    return app.run()
+
+
+def test_an_address_with_settings_fills_the_form(runs_dir):
+    app = opened_at({"hidden": "64,32", "dropout": "0.3", "epochs": "2"})
+    assert not app.exception
+    assert app.number_input(key="n_layers").value == 2
+    assert [app.number_input(key=f"units_{i}").value for i in range(2)] == [64, 32]
+    assert app.number_input(key="dropout").value == 0.3 and app.number_input(key="epochs").value == 2
+    assert "52,650" in texts(app)  # 784*64+64 + 64*32+32 + 32*10+10
+    # A change made in the form afterwards stays: the address is applied once.
+    app.number_input(key="epochs").set_value(4).run()
+    assert app.number_input(key="epochs").value == 4
+
+
+def test_an_address_out_of_range_or_unreadable_says_so_and_starts_nothing(runs_dir):
+    app = opened_at({"epochs": "500", "dropout": "lots", "**colour**": "red", "augment": "on"})
+    assert any("Max epochs must be" in e.value and "500" in e.value for e in app.error), [e.value for e in app.error]
+    assert next(b for b in app.button if b.label == "Start training").disabled
+    assert any(r"dropout\=lots\: Dropout is a number" in w.value for w in app.warning)  # as typed
+    assert app.number_input(key="dropout").value == 0.2  # kept
+    assert app.toggle(key="augment").value is True
+    ignored = next(c.value for c in app.caption if c.value.startswith("Ignored in the address"))
+    assert r"\*\*colour\*\*" in ignored  # as typed, never bold
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_the_link_to_the_settings_opens_the_same_form(runs_dir):
+    app = train_page()
+    app.number_input(key="n_layers").set_value(1)
+    app.number_input(key="units_0").set_value(100)
+    app.selectbox(key="activation").set_value("tanh")
+    app.toggle(key="reduce_lr").set_value(False)
+    app.number_input(key="train_limit").set_value(3000).run()
+    link = next(c.value for c in app.code if "/train?" in c.value)
+    query = dict(parse_qsl(urlsplit(link).query))
+    assert query["hidden"] == "100" and query["activation"] == "tanh" and query["reduce-lr"] == "off"
+    again = opened_at(query)
+    form = lambda a: [
+        a.number_input(key="units_0").value,
+        a.selectbox(key="activation").value,  # noqa: E731
+        a.toggle(key="reduce_lr").value,
+        a.number_input(key="train_limit").value,
+    ]
+    assert form(again) == form(app) == [100, "tanh", False, 3000]
+
+
 def test_a_tiny_training_runs_to_the_end_and_shows_held_out_results(runs_dir):
     app = small_run(train_page(), epochs=2, limit=1_000)
     run_id = start(app)
@@ -104,7 +158,7 @@ def test_a_tiny_training_runs_to_the_end_and_shows_held_out_results(runs_dir):
     assert "Test accuracy" in shown and f"{job.metrics.test_accuracy:.2%}" in shown
     assert "never used for training" in shown
     assert len(app.get("plotly_chart")) >= 3  # loss and accuracy curves, confusion matrix, per-digit accuracy
-    assert any("true " in caption for image in app.get("image") for caption in image.captions)  # mistakes
+    assert any(" read as " in caption for image in app.get("image") for caption in image.captions)  # mistakes
 
 
 def test_stop_during_a_run_ends_it_stopped_with_a_usable_model(runs_dir):

@@ -143,3 +143,18 @@ def test_stop_mid_training_leaves_a_model_to_draw_with(server, page):
     text, _ = prediction_after(page, ONE)
     assert text.startswith("Prediction: 1"), text
     assert "Traceback" not in server.log()
+
+
+def test_an_address_with_settings_opens_the_form_filled_in(server, page):
+    page.goto(f"{server.url}/train?hidden=64,32&dropout=0.3&epochs=2")
+    wait_idle(page)
+    assert page.get_by_label("Hidden layers", exact=True).input_value() == "2"
+    assert page.get_by_label("Layer 1 units", exact=True).input_value() == "64"
+    assert page.get_by_label("Layer 2 units", exact=True).input_value() == "32"
+    assert page.get_by_label("Dropout", exact=True).input_value() == "0.30"
+    assert page.get_by_label("Max epochs", exact=True).input_value() == "2"
+    page.get_by_test_id("stMetricValue").get_by_text("52,650").wait_for()  # the summary follows
+    # Its link gives the same address back, on this server.
+    page.get_by_role("button", name="Link to these settings").click()
+    link = page.get_by_test_id("stCode").filter(has_text="/train?").inner_text()
+    assert link.startswith(f"{server.url}/train?hidden=64,32&") and "&dropout=0.3&" in link and "&epochs=2&" in link

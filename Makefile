@@ -34,9 +34,14 @@ $(VENV)/.app-installed: requirements.txt
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.test-installed: requirements-test.txt $(VENV)/.app-installed
+$(VENV)/.test-installed: requirements-test.txt $(VENV)/.app-installed node_modules/.installed
 	$(PY) -m pip install -q -r requirements-test.txt
 	sh tests/install_chromium.sh $(PY)
+	touch $@
+
+# axe-core (package.json, pinned by package-lock.json): the accessibility engine the browser tests run.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
 	touch $@
 
 # Trainings on a Dask cluster (README: "Past one machine"). Each runs from this folder with it on PYTHONPATH,

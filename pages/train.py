@@ -164,7 +164,11 @@ def augmented_examples(seed: int) -> None:
     )
     columns = st.columns(len(originals))
     for column, original, versions in zip(columns, originals, variants):
-        column.image([upscale(original, 2)] + [upscale(v, 2) for v in versions], width=56)
+        column.image(
+            [upscale(original, 2)] + [upscale(v, 2) for v in versions],
+            width=56,
+            alt=["A training digit"] + ["The same digit changed at random, as the network may see it"] * len(versions),
+        )
 
 
 def model_summary(config: TrainConfig) -> None:

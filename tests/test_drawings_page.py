@@ -99,7 +99,7 @@ def test_a_fine_tuned_run_shows_its_score_on_unseen_drawings_and_how_far_mnist_m
     assert not app.exception
     shown = texts(app)
     assert "Your handwriting" in [h.value for h in app.subheader]
-    assert f"Fine-tuned from run `{taught.plain}`" in shown and "4 kept out to test on" in shown
+    assert f"Fine-tuned from run {taught.plain} " in shown and "4 kept out to test on" in shown
     assert "Of the 4 it did not train on" in shown
     metric = next(m for m in app.metric if m.label == "MNIST test accuracy")
     moved = (

@@ -112,6 +112,16 @@ def evidence_tiles(classifier: Classifier, digits: np.ndarray, chosen: Chosen, p
     return [pictures.digit_and_evidence(e.image, e.contributions, e.ink_toward_rival, pixel) for e in found]
 
 
+def tile_alt(chosen: Chosen, i: int) -> str:
+    """What a tile shows, for a screen reader."""
+    true, read = int(chosen.true[i]), int(chosen.read_as[i])
+    rival = f"ink that counted for {true} in blue" if true != read else "ink that counted for its runner-up in blue"
+    return (
+        f"Test digit {int(chosen.indices[i])}, a {true} the model read as {read}; beside it the same digit with the "
+        f"ink that counted for {read} in red and {rival}"
+    )
+
+
 def tile_caption(chosen: Chosen, i: int) -> str:
     true, read, sure = int(chosen.true[i]), int(chosen.read_as[i]), float(chosen.confidence[i])
     if true == read:

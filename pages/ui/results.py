@@ -14,7 +14,7 @@ from core.runs.states import IMPORTED, STATUS_BADGES, stop_reason_text
 from core.training.data import bundled_mnist, to_float
 from core.views import charts, pictures
 from core.views.keras_code import keras_code
-from core.views.mistakes import TestReadings, evidence_tiles, tile_caption
+from core.views.mistakes import TestReadings, evidence_tiles, tile_alt, tile_caption
 from pages.ui.store import cached_classifier, run_store
 
 
@@ -117,7 +117,7 @@ def mistakes_behind(run_id: str, key: str, columns: int = 5) -> None:
     cells = st.columns(columns)
     for i, tile in enumerate(tiles):
         with cells[i % columns]:
-            st.image(tile, caption=tile_caption(chosen, i))
+            st.image(tile, caption=tile_caption(chosen, i), alt=tile_alt(chosen, i))
 
 
 def run_results(run_id: str, metrics: RunMetrics, stop_reason: str | None, key: str) -> None:

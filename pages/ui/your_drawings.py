@@ -118,7 +118,7 @@ def drawings_lineage(run: RunInfo) -> str | None:
         return "It is to train on your drawings." if record is not None else None
     text = f"Trained on {len(record.trained_on)} of your drawings, each {record.copies} times an epoch, varied"
     if record.parent:
-        text = f"Fine-tuned from run `{record.parent}` for {run.config.epochs} epochs. " + text
+        text = f"Fine-tuned from run {record.parent} for {run.config.epochs} epochs. " + text
     return text + f"; {len(record.held_out)} kept out to test on."
 
 

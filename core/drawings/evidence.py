@@ -26,14 +26,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.config import IMAGE_SIZE
-from core.drawings.inference import ACTIVATION_FUNCTIONS, Classifier, softmax
+from core.drawings.inference import ACTIVATION_FUNCTIONS, ERF, Classifier, softmax
 
 EXACT_ACTIVATIONS = frozenset({"relu"})
 
 
 def _gelu_slope(x: np.ndarray) -> np.ndarray:
     # d/dx [x * Phi(x)] = Phi(x) + x * phi(x), phi and Phi the standard normal density and distribution.
-    erf = np.frompyfunc(math.erf, 1, 1)(x / math.sqrt(2)).astype(x.dtype)
+    erf = ERF(x / math.sqrt(2)).astype(x.dtype)
     return 0.5 * (1 + erf) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
 
 

@@ -26,7 +26,7 @@ class ModelLoadError(RuntimeError):
     """A saved model could not be loaded; the message says why in plain words."""
 
 
-_ERF = np.frompyfunc(math.erf, 1, 1)
+ERF = np.frompyfunc(math.erf, 1, 1)  # elementwise erf (numpy has none); also core.drawings.evidence
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -45,7 +45,7 @@ ACTIVATION_FUNCTIONS = {
     "sigmoid": _sigmoid,
     "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
     # Keras's "gelu" is the exact one (approximate=False): x * P(X <= x) for a standard normal X.
-    "gelu": lambda x: 0.5 * x * (1 + _ERF(x / math.sqrt(2)).astype(x.dtype)),
+    "gelu": lambda x: 0.5 * x * (1 + ERF(x / math.sqrt(2)).astype(x.dtype)),
 }
 
 

@@ -12,7 +12,7 @@ from core.drawings.evidence import Evidence, explain
 from core.drawings.folder import DrawingSetError
 from core.drawings.hidden_map import MAP_DIGITS, NEIGHBOURS, HiddenMap
 from core.drawings.inference import Classifier, ModelLoadError, Prediction
-from core.drawings.preprocessing import EmptyDrawing, preprocess_drawing
+from core.drawings.preprocessing import BRUSH_PIXELS, CANVAS_PIXELS, EmptyDrawing, preprocess_drawing
 from core.training.data import bundled_mnist, to_float
 from core.views import pictures
 from pages.components.drawing_panel import (
@@ -25,10 +25,6 @@ from pages.components.drawing_panel import (
 from pages.ui.store import cached_classifier, run_store, usable_runs
 from pages.ui.your_drawings import drawing_set
 
-CANVAS_PIXELS = 280
-# A digit drawn about 200 px tall is scaled by 20/200 into MNIST's 20 px box: a 20 px brush
-# becomes a 2 px stroke, as thick as MNIST's pen.
-BRUSH_PIXELS = 20
 MAP_PIXELS = 340  # drawn for about this many screen pixels (twice as many in the picture); it fills its column
 
 

@@ -14,6 +14,10 @@ import numpy as np
 from PIL import Image
 
 FIELD = 28  # pixels of the MNIST image
+CANVAS_PIXELS = 280  # the Draw page's canvas, square
+# A digit drawn about 200 px tall is scaled by 20/200 into MNIST's 20 px box: a 20 px brush
+# becomes a 2 px stroke, as thick as MNIST's pen.
+BRUSH_PIXELS = 20
 BOX = 20  # the longer side of the digit inside it
 INK_THRESHOLD = 0.1  # of full intensity: fainter pixels are background (antialiasing haze)
 MIN_EXTENT = 0.08  # of the canvas: a mark smaller than this is a dot, not a digit

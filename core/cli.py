@@ -36,6 +36,7 @@ from core.runs.states import FINISHED_WITH_RESULTS, stop_reason_text
 from core.runs.store import RunStore, StoreError
 from core.training.model import describe_layers
 from core.training.teaching import (
+    FINE_TUNE_LEARNING_RATE_FACTOR,
     TeachingError,
     fine_tune_config,
     fine_tune_parent,
@@ -72,7 +73,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         metavar="RUN",
         help="fine-tune this finished run on your drawings: a short training from its weights, with its network "
-        "and settings at a tenth of its learning rate (the other settings' flags are not used)",
+        f"and settings at {FINE_TUNE_LEARNING_RATE_FACTOR:g} of its learning rate and your drawings at "
+        "--drawing-weight (the other settings' flags are not used)",
     )
     return parser.parse_args(argv)
 
@@ -123,15 +125,16 @@ class UsageError(ValueError):
     """The command line asks for something that cannot be done; the message says what to do."""
 
 
-def fine_tuned_config(store: RunStore, run_id: str) -> TrainConfig:
-    """The settings of a fine-tune of the stored run `run_id`; UsageError if it cannot be fine-tuned."""
+def fine_tuned_config(store: RunStore, run_id: str, weight: float) -> TrainConfig:
+    """The settings of a fine-tune of the stored run `run_id`, your drawings at `weight`; UsageError if it cannot
+    be fine-tuned."""
     if not is_run_id(run_id):
         raise UsageError(f"--fine-tune takes a run id like 20261201-101500-a1b2c3 (got {run_id!r}).")
     try:
         parent = fine_tune_parent(store, run_id)
     except TeachingError as error:
         raise UsageError(f"{error} (in {store.root})") from None
-    return fine_tune_config(parent.config)
+    return fine_tune_config(parent.config, weight)
 
 
 def drawings_to_use(args: argparse.Namespace, config: TrainConfig, store: RunStore) -> DrawingsRecord | None:
@@ -194,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         store.prepare()
         if args.fine_tune is not None:
-            config = fine_tuned_config(store, args.fine_tune)
+            config = fine_tuned_config(store, args.fine_tune, config.drawing_weight)
             print(f"fine-tuning run {args.fine_tune}: {config.summary()}", flush=True)
         drawings = drawings_to_use(args, config, store)
     except (StoreError, UsageError) as error:

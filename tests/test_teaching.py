@@ -12,12 +12,14 @@ import shutil
 import numpy as np
 import pytest
 
+from core.config import DEFAULTS
 from core.drawings.folder import Drawing, DrawingSet
 from core.drawings.inference import Classifier
 from core.runs.drawings_record import DrawingsRecord, RecordError
 from core.runs.store import RunStore
 from core.training.teaching import (
-    DRAWING_SHARE,
+    FINE_TUNE_EPOCHS,
+    FINE_TUNE_LEARNING_RATE_FACTOR,
     MAX_COPIES,
     TeachingError,
     copies_per_drawing,
@@ -52,17 +54,20 @@ def test_every_fifth_drawing_of_each_digit_is_kept_out_and_copies_sit_on_one_sid
     assert unseen <= {d.sha256 for d in held_again}
 
 
-def test_drawings_are_repeated_to_about_a_tenth_of_an_epoch_within_a_cap():
-    assert copies_per_drawing(100, 55_000) == 62  # 6,200 repeats next to 55,000 MNIST images
-    assert pytest.approx(DRAWING_SHARE, abs=0.002) == 100 * 62 / (55_000 + 100 * 62)
-    assert copies_per_drawing(3, 55_000) == MAX_COPIES and copies_per_drawing(0, 55_000) == 0
-    assert copies_per_drawing(500, 1_000) == 1
+@pytest.mark.parametrize("weight", [0.05, 0.1, 0.3, 0.6])
+def test_drawings_are_repeated_to_their_weight_of_an_epoch_within_a_cap(weight):
+    copies = copies_per_drawing(100, 55_000, weight)
+    assert pytest.approx(weight, abs=0.002) == 100 * copies / (55_000 + 100 * copies)
+    assert copies_per_drawing(1, 55_000, weight) == MAX_COPIES and copies_per_drawing(0, 55_000, weight) == 0
+    assert copies_per_drawing(5_000, 1_000, weight) == 1  # never fewer than one
 
 
-def test_a_fine_tune_is_short_and_slow_from_its_parents_network(tiny_config):
-    tune = fine_tune_config(tiny_config)
+def test_a_fine_tune_is_short_from_its_parents_network_at_the_weight_asked(tiny_config):
+    tune = fine_tune_config(tiny_config.replace(drawing_weight=0.5))
     assert tune.hidden_layers == tiny_config.hidden_layers and tune.include_drawings
-    assert tune.learning_rate == pytest.approx(tiny_config.learning_rate / 10) and tune.epochs == 3
+    assert tune.learning_rate == pytest.approx(tiny_config.learning_rate * FINE_TUNE_LEARNING_RATE_FACTOR)
+    assert tune.epochs == FINE_TUNE_EPOCHS and tune.drawing_weight == DEFAULTS.drawing_weight
+    assert fine_tune_config(tiny_config, 0.15).drawing_weight == 0.15
 
 
 def test_a_score_counts_only_drawings_whose_content_was_not_trained_on():
@@ -97,7 +102,8 @@ def test_including_drawings_records_what_trained_and_what_was_kept_out(taught):
     for ref in record.trained_on + record.held_out:  # names, digits and content hashes of real files
         assert (by_name[ref.name].label, by_name[ref.name].sha256) == (ref.label, ref.sha256)
     assert not record.trained_hashes() & {ref.sha256 for ref in record.held_out}
-    assert record.copies == copies_per_drawing(16, 5_000) and record.parent is None
+    config = taught.store.load_config(taught.include)
+    assert record.copies == copies_per_drawing(16, 5_000, config.drawing_weight) and record.parent is None
     metrics = taught.store.load_metrics(taught.include)
     assert metrics.test_images == 10_000 and 0.5 < metrics.test_accuracy < 1  # MNIST is still reported
     assert metrics.train_images == 5_000 + 16 * record.copies

@@ -4,10 +4,10 @@ Two ways to teach:
 
 - **Include your drawings** (the settings' switch): a training from scratch mixes your drawings into
   MNIST's training images. A few dozen drawings would be lost among 55,000, so each is repeated
-  (`copies_per_drawing`: together about DRAWING_SHARE of an epoch) and every repeat is varied by the
-  augmentation layers (shift, rotation, zoom, stroke thickness), so repeats teach a style rather
-  than the exact pixels.
-- **Fine-tune**: a short training (FINE_TUNE_EPOCHS epochs at a tenth of the learning rate) that
+  (`copies_per_drawing`: together the setting `drawing_weight` of an epoch) and every repeat is a
+  variant of it (core.training.drawing_variants: rotation, slant, width, a wobble, pen thickness),
+  so repeats teach a style rather than the exact pixels.
+- **Fine-tune**: a short training (FINE_TUNE_EPOCHS epochs at FINE_TUNE_LEARNING_RATE_FACTOR of the learning rate) that
   starts from a finished run's weights, on the same mix. MNIST stays in the mix so that the model
   keeps what it knew; early stopping still watches MNIST's validation images.
 
@@ -25,20 +25,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.config import IMAGE_SIZE, TrainConfig
+from core.config import SETTING, TrainConfig
 from core.drawings.folder import Drawing, DrawingSet, DrawingSetError
 from core.keras_file.errors import ModelImportError
 from core.keras_file.reading import read_stored_model
 from core.runs.drawings_record import DrawingRef, DrawingsRecord
 from core.runs.states import FINISHED_WITH_RESULTS, IMPORTED
 from core.runs.store import RunInfo, RunStore, StoreError
-from core.training.model import augmentation_layers
+from core.training.drawing_variants import vary
 
 HELD_OUT_EVERY = 5  # of each digit's drawings, every fifth is kept out of training, to test on
-DRAWING_SHARE = 0.1  # of an epoch's images, about this many are repeats of your drawings
-MAX_COPIES = 100  # repeats of one drawing per epoch, at most: one drawing alone must not become a tenth of MNIST
+# Repeats of one drawing per epoch, at most: a handful of drawings must not become a tenth of MNIST, as
+# the weight alone would make them (with more, each repeat is a variant that is seen once an epoch).
+MAX_COPIES = 1_000
 FINE_TUNE_EPOCHS = 3
-FINE_TUNE_LEARNING_RATE_FACTOR = 0.1
+FINE_TUNE_LEARNING_RATE_FACTOR = 0.3  # of the parent's; a tenth barely moved it (docs/benchmarks.md)
 
 
 class TeachingError(RuntimeError):
@@ -76,7 +77,7 @@ def split_for_training(
     return sorted(train, key=lambda d: d.name), sorted(held_out, key=lambda d: d.name)
 
 
-def copies_per_drawing(drawings: int, mnist_images: int, share: float = DRAWING_SHARE) -> int:
+def copies_per_drawing(drawings: int, mnist_images: int, share: float) -> int:
     """Repeats of each drawing per epoch, so that together they make about `share` of the epoch's images."""
     if drawings <= 0:
         return 0
@@ -84,16 +85,23 @@ def copies_per_drawing(drawings: int, mnist_images: int, share: float = DRAWING_
     return max(1, min(MAX_COPIES, math.ceil(wanted)))
 
 
-def fine_tune_config(parent: TrainConfig) -> TrainConfig:
-    """The settings of a fine-tune of `parent`: its network, your drawings in, a tenth of its learning rate,
-    FINE_TUNE_EPOCHS epochs, all of them run (early stopping still keeps the best on MNIST's validation)."""
+def fine_tune_config(parent: TrainConfig, weight: float | None = None) -> TrainConfig:
+    """The settings of a fine-tune of `parent`: its network, your drawings in at `weight` (default: the
+    setting's default), FINE_TUNE_LEARNING_RATE_FACTOR of its learning rate, FINE_TUNE_EPOCHS epochs, all of
+    them run (early stopping still keeps the best on MNIST's validation)."""
     return parent.replace(
         include_drawings=True,
+        drawing_weight=SETTING["drawing_weight"].default if weight is None else weight,
         learning_rate=parent.learning_rate * FINE_TUNE_LEARNING_RATE_FACTOR,
         epochs=FINE_TUNE_EPOCHS,
         patience=0,
         reduce_lr=False,
     )
+
+
+def untaught(config: TrainConfig) -> TrainConfig:
+    """`config` without your drawings (and so with any weight for them: it then means nothing)."""
+    return config.replace(include_drawings=False, drawing_weight=SETTING["drawing_weight"].default)
 
 
 def fine_tune_refusal(run: RunInfo) -> str | None:
@@ -205,8 +213,16 @@ def mnist_baseline(store: RunStore, run: RunInfo, runs: list[RunInfo]) -> Baseli
         if record.parent_test_accuracy is None:
             return None
         return Baseline(f"its parent {record.parent}", record.parent_test_accuracy)
-    plain = run.config.replace(include_drawings=False)
-    same = [r for r in runs if r.config == plain and r.metrics is not None and r.stop_reason != IMPORTED]
+    plain = untaught(run.config)
+    same = [
+        r
+        for r in runs
+        if r.config is not None
+        and not r.config.include_drawings
+        and untaught(r.config) == plain
+        and r.metrics is not None
+        and r.stop_reason != IMPORTED
+    ]
     if not same:
         return None
     newest = max(same, key=lambda r: r.created)
@@ -254,7 +270,7 @@ def plan_teaching(store: RunStore, run_id: str, config: TrainConfig, mnist_image
             f"There are no drawings in {record.folder} to train on. Save some from the Draw page, or put image "
             'files named after their digit there (like "7_mine.png"), then start again.'
         )
-    copies = copies_per_drawing(len(train), mnist_images)
+    copies = copies_per_drawing(len(train), mnist_images, config.drawing_weight)
     known = {ref.sha256 for ref in inherited}
     trained_on = inherited + tuple(_ref(d) for d in train if d.sha256 not in known)
     record = record.with_training(
@@ -304,22 +320,9 @@ def _parent(store: RunStore, parent_id: str, config: TrainConfig):
 
 
 def training_arrays(
-    x_train: np.ndarray, y_train: np.ndarray, plan: TeachingPlan, vary: bool, batch: int = 1024
+    x_train: np.ndarray, y_train: np.ndarray, plan: TeachingPlan, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST's training images with `plan.copies` repeats of each drawing appended (fit shuffles them in).
-
-    With `vary`, each repeat is changed at random by the augmentation layers (core.training.model), once, before
-    training; a model that augments its own inputs (`augment` on) varies them at every epoch instead.
-    """
-    images = np.repeat(plan.images, plan.copies, axis=0)
+    """MNIST's training images with `plan.copies` variants of each drawing appended (fit shuffles them in)."""
+    images = vary(np.repeat(plan.images, plan.copies, axis=0), np.random.default_rng(seed))
     labels = np.repeat(plan.labels, plan.copies, axis=0)
-    if vary:
-        import keras
-
-        varied = keras.Sequential(
-            [keras.Input((IMAGE_SIZE, IMAGE_SIZE)), *augmentation_layers(), keras.layers.Reshape((IMAGE_SIZE,) * 2)]
-        )
-        images = np.concatenate(
-            [np.asarray(varied(images[i : i + batch], training=True)) for i in range(0, len(images), batch)]
-        ).clip(0.0, 1.0)
     return np.concatenate([x_train, images.astype(x_train.dtype)]), np.concatenate([y_train, labels])

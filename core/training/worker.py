@@ -122,7 +122,7 @@ def _train(
     if config.include_drawings:
         # Recorded before the first step, so every model this run saves is known to have seen them.
         teaching = plan_teaching(store, run_id, config, mnist_images=len(x_train))
-        x_train, y_train = training_arrays(x_train, y_train, teaching, vary=not config.augment)
+        x_train, y_train = training_arrays(x_train, y_train, teaching, seed=config.seed)
     steps = -(-len(x_train) // config.batch_size)
     model = build_model(config, steps_per_execution=steps_per_execution(config, steps), fused_updates=True)
     if teaching is not None and teaching.start_weights is not None:

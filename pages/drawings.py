@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from core.config import SETTING
 from core.drawings.folder import DrawingScan, DrawingSetError, people_with_drawings
 from core.runs.classroom import placeholder_name
 from core.runs.states import FINISHED_WITH_RESULTS, IMPORTED
@@ -98,18 +99,34 @@ def teach_section(runs: list) -> None:
     st.markdown(
         "Two ways, both keeping every fifth drawing of each digit out to test on:\n"
         "- **Train** a new model with **Include your drawings** switched on: they are mixed into MNIST's "
-        "images, each repeated and varied so that a few dozen count next to 55,000.\n"
+        "images, each repeated as varied copies until they make up the **Weight of your drawings** of every epoch.\n"
         "- **Fine-tune** a finished model: a short training from its weights on MNIST and your drawings, "
-        "as a new run. Faster, and its MNIST test accuracy is shown against the model it started from."
+        "as a new run, at the weight you choose here. Faster, and its MNIST test accuracy is shown against the "
+        "model it started from; try two weights and compare them on the run's chart."
     )
     st.page_link("pages/train.py", label="Train with your drawings", icon=":material/model_training:")
     finished = [run for run in runs if run.status in FINISHED_WITH_RESULTS and run.stop_reason != IMPORTED]
     if finished:
-        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        left, right = st.columns([3, 2], vertical_alignment="bottom")
         with left:
             run = st.selectbox("Model to fine-tune", finished, format_func=lambda r: r.display_name, key="tune_run")
         with right:
-            fine_tune_button(run, key="drawings")
+            weight = weight_slider()
+        fine_tune_button(run, key="drawings", weight=weight)
+
+
+def weight_slider() -> float:
+    """How much of each epoch the fine-tune's drawings make up: the trade between your handwriting and MNIST's."""
+    setting = SETTING["drawing_weight"]
+    steps = round((setting.high - setting.low) / setting.step)
+    return st.select_slider(
+        setting.label,
+        [round(setting.low + i * setting.step, 2) for i in range(steps + 1)],
+        value=setting.default,
+        format_func=lambda share: f"{share:.0%}",
+        key="tune_weight",
+        help=setting.help,
+    )
 
 
 def whose_drawings() -> str | None:

@@ -2,16 +2,20 @@
 a taught run's results and its fine-tune button, the Runs table's column. Over the session's `taught` store
 (conftest.py); tests that change it work on a copy."""
 
+import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.drawings.folder import DrawingSet
 from core.drawings.inference import Classifier
 from core.engine.jobs import shared_manager
 from core.runs.classroom import browser_owner
 from core.runs.store import RunStore, new_run_id
+from core.training.teaching import FINE_TUNE_LEARNING_RATE_FACTOR, copies_per_drawing
 from tests.conftest import LINES, SQUARES
 from tests.test_classroom import TOKEN_A, TOKEN_B
 
@@ -119,10 +123,44 @@ def test_fine_tune_on_a_finished_run_starts_a_new_run_that_records_its_parent(co
     try:
         assert run_id not in (taught.plain, taught.include, taught.fine_tune)
         assert store.load_drawings_record(run_id).parent == taught.plain
-        assert store.load_config(run_id).learning_rate == pytest.approx(taught.config.learning_rate / 10)
+        assert store.load_config(run_id).learning_rate == pytest.approx(
+            taught.config.learning_rate * FINE_TUNE_LEARNING_RATE_FACTOR
+        )
     finally:
         manager.stop(run_id)
         assert manager.get(run_id).wait(120)
+
+
+def test_a_fine_tune_at_the_chosen_weight_is_shown_against_its_start_and_the_other_weights(copied, taught):
+    store = RunStore(copied / "runs")
+    app = open_page("pages/drawings.py")
+    app.selectbox(key="tune_run").set_value(store.info(taught.plain))
+    app.select_slider(key="tune_weight").set_value(0.5).run()
+    app.button(key="drawings-fine-tune").click().run()
+    run_id = app.query_params["run"]
+    run_id = run_id[0] if isinstance(run_id, list) else run_id
+    job = shared_manager(store).get(run_id)
+    assert job.wait(300) and job.status == "completed", job.error
+    assert store.load_config(run_id).drawing_weight == 0.5
+    record = store.load_drawings_record(run_id)
+    assert record.parent == taught.plain and record.copies == copies_per_drawing(16, 5_000, 0.5)
+
+    app = open_page("pages/train.py", run=run_id)
+    assert not app.exception
+    charts = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    trade = next(c for c in charts if c["layout"].get("title", {}).get("text") == "Yours against everyone's")
+    points = trade["data"][0]
+    # The model it started from, the fine-tune at the default weight, and this one, each at its MNIST test
+    # accuracy and its score on the 4 drawings this run kept out (which none of them trained on).
+    assert points["text"] == ["untaught", "weight 30%", "weight 50%"]
+    runs = (taught.plain, taught.fine_tune, run_id)
+    assert points["x"] == [pytest.approx(store.load_metrics(r).test_accuracy) for r in runs]
+    kept_out = {ref.sha256 for ref in record.held_out}
+    drawings = [d for d in DrawingSet(copied / "drawings").scan().drawings if d.sha256 in kept_out]
+    for run, shown in zip(runs, points["y"]):
+        read = Classifier.load(store.model_path(run)).predict(np.stack([d.image for d in drawings])).argmax(axis=1)
+        assert shown == pytest.approx(np.mean(read == [d.label for d in drawings]))
+    assert points["marker"]["size"] == [10, 10, 16]  # this run stands out
 
 
 def test_the_runs_table_scores_each_model_on_the_drawings_it_did_not_train_on(taught_env):

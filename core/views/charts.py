@@ -6,12 +6,14 @@ import base64
 import functools
 import html
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 
 TRAIN_COLOUR = "#4C78A8"
 VALIDATION_COLOUR = "#F58518"
+CURRENT_COLOUR, OTHER_COLOUR = TRAIN_COLOUR, "#B8C2CC"  # the run on the page; the runs it is compared with
 MAX_BATCH_POINTS = 400  # per-batch points across the epoch axis: a smooth curve that costs the browser little
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=320, legend=dict(orientation="h", y=-0.2))
 METRIC_TITLES = {"loss": "Loss (lower is better)", "accuracy": "Accuracy (higher is better)"}
@@ -288,3 +290,51 @@ def run_comparison(histories: dict[str, list[dict]], metric: str) -> go.Figure:
     if metric == "accuracy":
         figure.update_yaxes(tickformat=".1%")
     return figure
+
+
+@dataclass(frozen=True)
+class TradePoint:
+    """One model on the trade between your handwriting and everyone's: its two accuracies, and its name."""
+
+    label: str  # "untaught", "weight 30%"
+    mnist_accuracy: float
+    drawings_accuracy: float
+    weight: float  # of your drawings in each epoch (0 for a model not taught)
+    current: bool = False
+
+
+def trade_figure(points: list[TradePoint], tested: int) -> go.Figure:
+    """Each model at (MNIST test accuracy, accuracy on your kept-out drawings): up is better for you, right for
+    everyone; the run on the page is the large marker."""
+    figure = go.Figure(
+        go.Scatter(
+            x=[p.mnist_accuracy for p in points],
+            y=[p.drawings_accuracy for p in points],
+            text=[html.escape(p.label) for p in points],
+            mode="markers+text",
+            textposition="top center",
+            marker=dict(
+                size=[16 if p.current else 10 for p in points],
+                color=[CURRENT_COLOUR if p.current else OTHER_COLOUR for p in points],
+                line=dict(width=1, color="#0B0F14"),
+            ),
+            hovertemplate="%{text}<br>MNIST test %{x:.2%}<br>your drawings %{y:.0%}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title="Yours against everyone's",
+        xaxis_title="MNIST test accuracy (everyone's digits)",
+        yaxis_title=f"your {tested} kept-out drawings",
+        showlegend=False,
+        **{**_LAYOUT, "height": 320},
+    )
+    figure.update_xaxes(tickformat=".1%", range=_padded([p.mnist_accuracy for p in points], 0.002))
+    figure.update_yaxes(tickformat=".0%", range=_padded([p.drawings_accuracy for p in points], 0.02))
+    return figure
+
+
+def _padded(values: list[float], least: float) -> list[float]:
+    """An axis range around `values` with room for the markers and their labels on every side."""
+    low, high = min(values), max(values)
+    room = max((high - low) * 0.15, least)
+    return [low - room, high + room * 1.6]  # more above: the labels sit over their markers

@@ -7,19 +7,26 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.config import DEFAULTS
 from core.drawings.folder import DrawingScan, DrawingSet, DrawingSetError, default_drawings_dir, person_drawings_dir
 from core.runs.drawings_record import DrawingsRecord
 from core.runs.states import IMPORTED
 from core.runs.store import RunInfo, StoreError
 from core.training.teaching import (
     FINE_TUNE_EPOCHS,
+    FINE_TUNE_LEARNING_RATE_FACTOR,
     DrawingScore,
     fine_tune_config,
     fine_tune_refusal,
     mnist_baseline,
+    score,
     score_run,
     split_for_training,
+    trained_drawings,
+    untaught,
+    untrained,
 )
+from core.views.charts import TradePoint, trade_figure
 from pages.ui.identity import classroom_settings, current_person, queue_share
 from pages.ui.store import job_manager, run_classifier, run_store
 from pages.ui.text import literal
@@ -145,6 +152,10 @@ def taught_results(run: RunInfo, runs: list[RunInfo], key: str) -> None:
             delta=f"{change:+.2f} points",
             help=f"Against {literal(baseline.name)}: {baseline.test_accuracy:.2%}.",
         )
+    trade = trade_points(run, runs, scan)
+    if len(trade) > 1:
+        tested = len(kept_out_drawings(run, scan))
+        st.plotly_chart(trade_figure(trade, tested), key=f"{key}-trade", config={"displayModeBar": False})
     st.caption(
         lineage
         + (
@@ -160,18 +171,106 @@ def taught_results(run: RunInfo, runs: list[RunInfo], key: str) -> None:
     )
 
 
-def fine_tune_button(run: RunInfo, key: str) -> None:
-    """Fine-tune on your drawings: a short training from this run's weights, as a new run; opens it on Train."""
+def kept_out_drawings(run: RunInfo, scan: DrawingScan) -> list:
+    """The drawings `run` kept out to test on that are still in the folder (one per content)."""
+    try:
+        record = run_store().load_drawings_record(run.run_id)
+    except StoreError:
+        return []
+    kept = {ref.sha256 for ref in record.held_out} if record is not None and record.held_out else set()
+    return [d for d in untrained(scan.drawings, frozenset()) if d.sha256 in kept]
+
+
+def trade_points(run: RunInfo, runs: list[RunInfo], scan: DrawingScan) -> list[TradePoint]:
+    """The taught run, the model it is compared with, and the other runs taught from the same start at other
+    weights (the same settings, or fine-tunes of the same run), all read on the drawings this run kept out."""
+    tests = kept_out_drawings(run, scan)
+    if not tests or run.metrics is None:
+        return []
+    start = _taught_from(run, runs)
+    siblings = [
+        other
+        for other in runs
+        if other.run_id != run.run_id
+        and other.metrics is not None
+        and other.config is not None
+        and other.config.include_drawings
+        and _same_but_weight(other, run)
+        and _same_start(other, start, runs)
+    ][: MOST_TRADE_POINTS - 2]
+    taught = [_trade_point(other, tests) for other in siblings] + [_trade_point(run, tests, current=True)]
+    points = (
+        [_trade_point(start, tests, "untaught" if not start.config.include_drawings else "its start")]
+        if (start is not None and start.metrics is not None)
+        else []
+    )
+    return [p for p in points if p is not None] + sorted(
+        (p for p in taught if p is not None), key=lambda p: (p.weight, not p.current)
+    )
+
+
+MOST_TRADE_POINTS = 12
+
+
+def _same_start(run: RunInfo, start: RunInfo | None, runs: list[RunInfo]) -> bool:
+    taught_from = _taught_from(run, runs)
+    return (taught_from and taught_from.run_id) == (start and start.run_id)
+
+
+def _same_but_weight(one: RunInfo, other: RunInfo) -> bool:
+    return untaught(one.config) == untaught(other.config)
+
+
+def _taught_from(run: RunInfo, runs: list[RunInfo]) -> RunInfo | None:
+    """A fine-tune's parent, or the newest finished run of the same settings without your drawings."""
+    try:
+        record = run_store().load_drawings_record(run.run_id)
+        if record is not None and record.parent is not None:
+            return run_store().info(record.parent)
+    except StoreError:
+        return None
+    plain = untaught(run.config)
+    same = [
+        r
+        for r in runs
+        if r.config is not None
+        and not r.config.include_drawings
+        and untaught(r.config) == plain
+        and r.metrics is not None
+        and r.stop_reason != IMPORTED
+    ]
+    return max(same, key=lambda r: r.created) if same else None
+
+
+def _trade_point(run: RunInfo, tests: list, label: str | None = None, current: bool = False) -> TradePoint | None:
+    classifier = run_classifier(run)
+    trained = trained_drawings(run_store(), run)
+    if classifier is None or trained is None:
+        return None
+    unseen = untrained(tests, trained)
+    if len(unseen) < len(tests):  # it trained on some of them: not on the same footing
+        return None
+    result = score(classifier, unseen)
+    label = label or f"weight {run.config.drawing_weight:.0%}"
+    weight = run.config.drawing_weight if run.config.include_drawings else 0.0
+    return TradePoint(label, run.metrics.test_accuracy, result.accuracy, weight, current)
+
+
+def fine_tune_button(run: RunInfo, key: str, weight: float | None = None) -> None:
+    """Fine-tune on your drawings (at `weight`; default: the setting's default): a short training from this run's
+    weights, as a new run; opens it on Train."""
     refusal = fine_tune_refusal(run)
     if refusal is not None and run.stop_reason != IMPORTED:
         return  # not finished: nothing to offer yet
     scan = scan_drawings() if refusal is None else None
+    config = fine_tune_config(run.config, weight) if run.config is not None else DEFAULTS
     trainable = split_for_training(scan.drawings)[0] if scan is not None else []
     help_text = (
         refusal
         or (None if trainable else "Save some drawings first: on the Draw page, or as files in " + str(scan.folder))
-        or f"A new run: {FINE_TUNE_EPOCHS} epochs from this model's weights at a tenth of its learning rate, "
-        f"on MNIST and {len(trainable)} of your drawings (every fifth of each digit kept out, to test on)."
+        or f"A new run: {FINE_TUNE_EPOCHS} epochs from this model's weights at {FINE_TUNE_LEARNING_RATE_FACTOR:g} of "
+        f"its learning rate, on MNIST and {len(trainable)} of your drawings, together {config.drawing_weight:.0%} of "
+        "each epoch (every fifth of each digit kept out, to test on)."
     )
     if st.button(
         "Fine-tune on your drawings",
@@ -184,7 +283,7 @@ def fine_tune_button(run: RunInfo, key: str) -> None:
         try:
             person = current_person()
             job = job_manager().submit(
-                fine_tune_config(run.config),
+                config,
                 record,
                 owner=person.owner,
                 owner_name=person.name,

@@ -169,7 +169,8 @@ def main() -> None:
             f"augmented {drawn['augmented']:.1%}, classic {drawn['classic']:.1%}",
         ),
         (
-            "your handwriting (bench/handwriting.py): styled digits before and after teaching, MNIST test moved",
+            "your handwriting (bench/handwriting.py): real people's digits (UCI pen digits) before and after "
+            "teaching, on writers who did not teach it; MNIST test beside",
             handwriting.summary(taught),
         ),
         (

@@ -326,10 +326,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "drawing_weight",
         "Weight of your drawings",
-        "How much of every epoch your drawings make up, each repeated and varied (0.3: three tenths), when they are "
+        "How much of every epoch your drawings make up, each repeated and varied (0.5: half), when they are "
         "included or a model is fine-tuned on them. More learns your style more, and may cost some of "
         "MNIST's accuracy: each taught run shows both.",
-        0.3,
+        0.5,
         "float",
         low=0.05,
         high=0.6,

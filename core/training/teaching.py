@@ -35,8 +35,8 @@ from core.runs.store import RunInfo, RunStore, StoreError
 from core.training.drawing_variants import vary
 
 HELD_OUT_EVERY = 5  # of each digit's drawings, every fifth is kept out of training, to test on
-# Repeats of one drawing per epoch, at most: a handful of drawings must not become a tenth of MNIST, as
-# the weight alone would make them (with more, each repeat is a variant that is seen once an epoch).
+# Repeats of one drawing per epoch, at most: for a handful of drawings the weight alone would ask for tens of
+# thousands of copies of each (the default's 100 drawings take 550 each).
 MAX_COPIES = 1_000
 FINE_TUNE_EPOCHS = 3
 FINE_TUNE_LEARNING_RATE_FACTOR = 0.3  # of the parent's; a tenth barely moved it (docs/benchmarks.md)

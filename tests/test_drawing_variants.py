@@ -50,7 +50,7 @@ def test_variants_keep_their_drawings_pen_on_average(drawings):
     # thinner variants would learn "thin" as part of the style and miss the drawings themselves.
     variants = vary(np.repeat(drawings, 50, axis=0), np.random.default_rng(5)).reshape(6, 50, FIELD, FIELD)
     ratios = variants.sum(axis=(2, 3)) / drawings.sum(axis=(1, 2))[:, None]
-    assert np.allclose(ratios.mean(axis=1), 1, atol=0.08)  # without putting the pen back: 0.70 for a square
+    assert np.allclose(ratios.mean(axis=1), 1, atol=0.08)
     assert ratios.min() < 0.9 and ratios.max() > 1.1  # yet the pen itself varies
 
 

@@ -36,10 +36,10 @@ from core.training.drawing_variants import vary
 
 HELD_OUT_EVERY = 5  # of each digit's drawings, every fifth is kept out of training, to test on
 # Repeats of one drawing per epoch, at most: for a handful of drawings the weight alone would ask for tens of
-# thousands of copies of each (the default's 100 drawings take 550 each).
+# thousands of copies of each.
 MAX_COPIES = 1_000
 FINE_TUNE_EPOCHS = 3
-FINE_TUNE_LEARNING_RATE_FACTOR = 0.3  # of the parent's; a tenth barely moved it (docs/benchmarks.md)
+FINE_TUNE_LEARNING_RATE_FACTOR = 0.3  # of the parent's learning rate: bench/handwriting.py's choice
 
 
 class TeachingError(RuntimeError):
@@ -213,6 +213,14 @@ def mnist_baseline(store: RunStore, run: RunInfo, runs: list[RunInfo]) -> Baseli
         if record.parent_test_accuracy is None:
             return None
         return Baseline(f"its parent {record.parent}", record.parent_test_accuracy)
+    twin = untaught_twin(run, runs)
+    if twin is None:
+        return None
+    return Baseline(f"{twin.display_name}, the same settings without your drawings", twin.metrics.test_accuracy)
+
+
+def untaught_twin(run: RunInfo, runs: list[RunInfo]) -> RunInfo | None:
+    """The newest finished run in `runs` with `run`'s settings but without your drawings (trained here)."""
     plain = untaught(run.config)
     same = [
         r
@@ -223,10 +231,7 @@ def mnist_baseline(store: RunStore, run: RunInfo, runs: list[RunInfo]) -> Baseli
         and r.metrics is not None
         and r.stop_reason != IMPORTED
     ]
-    if not same:
-        return None
-    newest = max(same, key=lambda r: r.created)
-    return Baseline(f"{newest.display_name}, the same settings without your drawings", newest.metrics.test_accuracy)
+    return max(same, key=lambda r: r.created) if same else None
 
 
 # --- the training worker's side -------------------------------------------------------------------

@@ -24,6 +24,7 @@ from core.training.teaching import (
     split_for_training,
     trained_drawings,
     untaught,
+    untaught_twin,
     untrained,
 )
 from core.views.charts import TradePoint, trade_figure
@@ -229,17 +230,7 @@ def _taught_from(run: RunInfo, runs: list[RunInfo]) -> RunInfo | None:
             return run_store().info(record.parent)
     except StoreError:
         return None
-    plain = untaught(run.config)
-    same = [
-        r
-        for r in runs
-        if r.config is not None
-        and not r.config.include_drawings
-        and untaught(r.config) == plain
-        and r.metrics is not None
-        and r.stop_reason != IMPORTED
-    ]
-    return max(same, key=lambda r: r.created) if same else None
+    return untaught_twin(run, runs)
 
 
 def _trade_point(run: RunInfo, tests: list, label: str | None = None, current: bool = False) -> TradePoint | None:

@@ -42,7 +42,7 @@ def test_names_and_labels_reach_other_pages_as_text(tmp_path, browser):
         ada.get_by_label("Your name", exact=True).fill(NAME)
         ada.get_by_role("button", name="Save name").click()
         assert shows(sidebar, NAME)  # her own button shows it, as text
-        run_id = start_training(ada, server.url, epochs=200, limit=2000, units=16)
+        run_id = start_training(ada, server, epochs=200, limit=2000, units=16)
 
         returning_visit(bob, server.url)  # Home, with the sidebar's training status: her name beside her run
         assert shows(bob.get_by_test_id("stSidebar"), NAME)

@@ -171,7 +171,9 @@ def gallery(scan: DrawingScan, owner: str | None) -> None:
                         caption=literal(drawing.name),
                         alt=f"Your drawing of a {digit}, as the model sees it",
                     )
-                    if st.button("Delete", icon=":material/delete:", key=f"delete-{drawing.name}", type="tertiary"):
+                    # A bordered button, not a tertiary one: a tertiary button's text is the theme's blue, which in
+                    # the dark theme cannot be readable as text and under white button text at once.
+                    if st.button("Delete", icon=":material/delete:", key=f"delete-{drawing.name}"):
                         try:
                             drawing_set(owner).delete(drawing.name)
                         except DrawingSetError as error:

@@ -141,9 +141,9 @@ def runs_table(runs: list) -> None:
 
 def owner_filter(runs: list) -> list:
     """Whose runs the page lists, mine or everyone's (everyone can look at, compare and draw with every run)."""
-    shown = st.segmented_control(
-        "Show runs of", ["everyone", "mine"], default="everyone", key="runs_of", label_visibility="collapsed"
-    )
+    # Radio buttons, not a segmented control: a chosen segment writes the theme's blue as text on its tint, which
+    # no single blue makes readable in the dark theme while white button text on it stays readable too.
+    shown = st.radio("Show runs of", ["everyone", "mine"], key="runs_of", horizontal=True, label_visibility="collapsed")
     if shown != "mine":
         return runs
     mine = [run for run in runs if person.owner is not None and run.owner == person.owner]

@@ -1,5 +1,6 @@
 import os
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,14 @@ os.environ.setdefault("MNIST_MAX_CONCURRENT", "1")
 
 from core.config import TrainConfig  # noqa: E402
 from core.runs.store import RunStore  # noqa: E402
+
+
+def theme_backgrounds() -> dict[str, tuple[int, int, int]]:
+    """The page colour of the app's light and dark themes (.streamlit/config.toml), as RGB."""
+    with open(ROOT / ".streamlit" / "config.toml", "rb") as f:
+        theme = tomllib.load(f)["theme"]
+    colour = {scheme: theme[scheme]["backgroundColor"] for scheme in ("light", "dark")}
+    return {scheme: tuple(int(value[i : i + 2], 16) for i in (1, 3, 5)) for scheme, value in colour.items()}
 
 
 @pytest.fixture

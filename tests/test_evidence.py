@@ -10,6 +10,7 @@ from core.drawings.inference import Classifier
 from core.training.data import bundled_mnist, to_float
 from core.training.model import build_model
 from core.views import pictures
+from tests.conftest import theme_backgrounds
 
 
 def trained(config: TrainConfig):
@@ -103,18 +104,23 @@ def test_the_picture_colours_ink_by_its_evidence_and_blank_pixels_only_faintly(d
     model.save(tmp_path / "model.keras")
     images, _ = digits
     for evidence in explain(Classifier.load(tmp_path / "model.keras"), images[:10]):
-        picture = pictures.evidence_image(evidence.image, evidence.contributions, evidence.ink_toward_rival).astype(int)
-        assert picture.shape == (28, 28, 3)
-        red, green, blue = picture[..., 0], picture[..., 1], picture[..., 2]
-        reddish, bluish = red - blue > 40, blue - red > 40
-        assert reddish.any() and bluish.any()
-        assert (evidence.contributions[reddish] > 0).all()  # red: only ink that counts for the answer
-        strongest = np.unravel_index(np.abs(evidence.contributions).argmax(), (28, 28))
-        expected = pictures.TOWARD_COLOUR if evidence.contributions[strongest] > 0 else pictures.AGAINST_COLOUR
-        np.testing.assert_allclose(picture[strongest], expected, atol=2)  # full colour at the strongest pixel
+        rgba = pictures.evidence_image(evidence.image, evidence.contributions, evidence.ink_toward_rival)
+        assert rgba.shape == (28, 28, 4)
         blank = evidence.image == 0
-        # On blank pixels at most the faint share of the blue: never as strong as evidence on ink.
-        page = np.asarray(pictures.PAGE_COLOUR)
-        reach = np.abs(picture[blank] - page).max(axis=1)
-        assert reach.max() <= pictures.FAINT * np.abs(np.asarray(pictures.AGAINST_COLOUR) - page).max() + 2
-        assert (green[blank] <= page[1]).all() and not reddish[blank].any()
+        assert (rgba[..., 3][~blank] > 0).all() and (rgba[..., 3][blank] < 255).all()  # the page shows through
+        for page in theme_backgrounds().values():  # as the browser shows it, on either theme's page
+            picture = pictures.on_page(rgba, page).round().astype(int)
+            red, blue = picture[..., 0], picture[..., 2]
+            reddish, bluish = red - blue > 40, blue - red > 40
+            assert reddish.any() and bluish.any()
+            assert (evidence.contributions[reddish] > 0).all()  # red: only ink that counts for the answer
+            strongest = np.unravel_index(np.abs(evidence.contributions).argmax(), (28, 28))
+            expected = pictures.TOWARD_COLOUR if evidence.contributions[strongest] > 0 else pictures.AGAINST_COLOUR
+            np.testing.assert_allclose(picture[strongest], expected, atol=2)  # full colour at the strongest pixel
+            # On blank pixels the page moved toward the blue, at most by the faint share: never as strong as
+            # evidence on ink, never another colour.
+            toward = np.asarray(pictures.AGAINST_COLOUR, float) - page
+            moved = picture[blank] - np.asarray(page)
+            share = moved @ toward / (toward @ toward)
+            assert share.max() <= pictures.FAINT + 0.02 and share.min() >= -0.01
+            np.testing.assert_allclose(moved, share[:, None] * toward, atol=2)

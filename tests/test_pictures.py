@@ -43,7 +43,8 @@ def test_activation_cells_are_one_per_neuron_brightest_where_it_fires_most():
     assert block[0, 0].tolist() == [0xFD, 0xE7, 0x25]  # the top of the colour scale
     assert block[0, cell].tolist() == [0x44, 0x01, 0x54]  # silent: the bottom
     stacked = pictures.activation_blocks([values, values[:20]], width=100)
-    assert stacked.shape[0] > block.shape[0] and stacked[0, 0].tolist() == [0xFD, 0xE7, 0x25]
+    assert stacked.shape[0] > block.shape[0] and stacked[0, 0].tolist() == [0xFD, 0xE7, 0x25, 255]
+    assert (stacked[block.shape[0] :, :, 3][: 10 * HIDPI] == 0).all()  # the gap: the page shows through
     tight = pictures.activation_blocks([values, values[:20]], width=100, gap=2)
     assert stacked.shape[0] - tight.shape[0] == (10 - 2) * HIDPI  # the gap between the layers' blocks
 
@@ -52,8 +53,10 @@ def test_the_map_places_points_where_their_dots_are_and_leaves_black_to_the_ring
     rng = np.random.default_rng(0)
     points, labels = rng.normal(size=(400, 2)), rng.integers(0, 10, 400)
     picture = pictures.map_picture(points, labels, size=200)
-    rgb = np.asarray(picture.background.convert("RGB")).astype(int)
-    assert (rgb.sum(axis=2) > 60).all()  # nothing near black: the ring shown over it stands out
+    rgba = np.asarray(picture.background.convert("RGBA")).astype(int)
+    rgb, drawn = rgba[..., :3], rgba[..., 3] > 0
+    assert 0.02 < drawn.mean() < 0.5  # dots and names on a transparent background: the page shows through
+    assert (rgb[drawn].sum(axis=1) > 60).all()  # nothing near black: the ring shown over it stands out
     lonely = int(np.argmin(points[:, 1]))  # the lowest point: its dot is not covered by others
     x, y = picture.to_pixels(points[lonely])
     colour = pictures._rgb(pictures.DIGIT_COLOURS[labels[lonely]])

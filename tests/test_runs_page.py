@@ -117,7 +117,7 @@ def test_the_test_digits_shown_are_the_ones_the_run_counted(two_runs):
             assert (np.diff(sure) >= 0).all() if right else (np.diff(sure) <= 0).all()
         chosen = readings.choose(2, 7, most=3)
         tiles = evidence_tiles(classifier, to_float(test["x_test"][chosen.indices]), chosen)
-        assert all(tile.shape == (84, 84 * 2 + 6, 3) for tile in tiles)
+        assert all(tile.shape == (84, 84 * 2 + 6, 4) for tile in tiles)  # RGBA: a transparent gap
 
 
 def test_a_running_job_cannot_be_deleted_and_a_finished_one_only_after_confirming(runs_page, two_runs):

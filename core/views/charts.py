@@ -316,7 +316,7 @@ def trade_figure(points: list[TradePoint], tested: int) -> go.Figure:
             marker=dict(
                 size=[16 if p.current else 10 for p in points],
                 color=[CURRENT_COLOUR if p.current else OTHER_COLOUR for p in points],
-                line=dict(width=1, color="#0B0F14"),
+                line=dict(width=1, color="rgba(128, 128, 128, 0.9)"),  # a mid grey: an edge on either theme
             ),
             hovertemplate="%{text}<br>MNIST test %{x:.2%}<br>your drawings %{y:.0%}<extra></extra>",
         )

@@ -5,6 +5,9 @@ time it is drawn, and the Draw page redraws after every stroke, the Train page o
 cores that also train. A PNG of a few kilobytes costs the browser almost nothing to show, and an
 unchanged one is not even fetched again (Streamlit names media files by their content).
 
+Where a picture has room around its content (gaps, a map's background, blank pixels), that room is
+transparent: the page's own colour shows through, in the light theme and the dark one alike.
+
 Pictures are drawn at twice the size they are shown (`HIDPI`), so they stay sharp on high-density
 screens: pages show them at half their width in pixels (`shown_width`). The small digit tiles, shown
 many to a row with captions, are the exception: drawn at their shown size.
@@ -35,8 +38,7 @@ TRAIN_COLOUR = _rgb(charts.TRAIN_COLOUR)
 CHOSEN_COLOUR = _rgb(charts.VALIDATION_COLOUR)  # the digit a model chose (the Draw page's bars)
 RIGHT_COLOUR = (0x2E, 0x8B, 0x57)
 WRONG_COLOUR = (0xD6, 0x27, 0x28)
-GAP_COLOUR = (0xC9, 0xCF, 0xD6)
-PAGE_COLOUR = (0xFB, 0xFB, 0xF8)  # the theme's background (.streamlit/config.toml)
+GAP_COLOUR = (0xC9, 0xCF, 0xD6)  # a mid grey: seen on a light page and on a dark one
 # ColorBrewer's RdBu, from strongly negative (blue) through zero (near white) to strongly positive (red).
 DIVERGING = ["#2166AC", "#67A9CF", "#D1E5F0", "#F7F7F7", "#FDDBC7", "#EF8A62", "#B2182B"]
 VIRIDIS = ["#440154", "#482878", "#3E4989", "#31688E", "#26828E", "#1F9E89", "#35B779", "#6ECE58", "#B5DE2B", "#FDE725"]
@@ -70,6 +72,19 @@ def colour_ramp(values: np.ndarray, colours: list[str]) -> np.ndarray:
     low = np.minimum(t.astype(np.int64), len(colours) - 2)
     fraction = (t - low)[..., None]
     return np.round(stops[low] * (1 - fraction) + stops[low + 1] * fraction).astype(np.uint8)
+
+
+def opaque(rgb: np.ndarray) -> np.ndarray:
+    """An RGB picture as RGBA, every pixel solid."""
+    rgb = np.asarray(rgb, dtype=np.uint8)
+    return np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, np.uint8)], axis=-1)
+
+
+def on_page(picture: np.ndarray, page: tuple[int, int, int]) -> np.ndarray:
+    """What an RGBA picture looks like on a page of colour `page` (RGB floats): how a browser shows it."""
+    picture = np.asarray(picture, dtype=np.float32)
+    alpha = picture[..., 3:] / 255
+    return picture[..., :3] * alpha + np.asarray(page, np.float32) * (1 - alpha)
 
 
 def png(picture: np.ndarray | Image.Image) -> bytes:
@@ -176,16 +191,15 @@ def activation_block(values: np.ndarray, width: int = 560) -> np.ndarray:
 
 
 def activation_blocks(activations: list[np.ndarray], width: int = 560, gap: int = 10) -> np.ndarray:
-    """Every hidden layer's `activation_block`, first layer on top, `gap` apart, in one picture: one image to swap
-    per stroke."""
+    """Every hidden layer's `activation_block`, first layer on top, `gap` apart (transparent), in one RGBA picture:
+    one image to swap per stroke."""
     blocks = [activation_block(values, width) for values in activations]
     gap *= HIDPI
     widest = max(block.shape[1] for block in blocks)
-    picture = np.empty((sum(block.shape[0] for block in blocks) + gap * (len(blocks) - 1), widest, 3), np.uint8)
-    picture[:] = PAGE_COLOUR
+    picture = np.zeros((sum(block.shape[0] for block in blocks) + gap * (len(blocks) - 1), widest, 4), np.uint8)
     top = 0
     for block in blocks:
-        picture[top : top + block.shape[0], : block.shape[1]] = block
+        picture[top : top + block.shape[0], : block.shape[1]] = opaque(block)
         top += block.shape[0] + gap
     return picture
 
@@ -222,14 +236,15 @@ class MapPicture:
 
 
 def map_picture(points: np.ndarray, labels: np.ndarray, size: int = 380, seed: int = 0) -> MapPicture:
-    """2-D points as small dots coloured by their digit, each digit's name written at the middle of its dots."""
+    """2-D points as small dots coloured by their digit, each digit's name written at the middle of its dots, on a
+    transparent background."""
     points = np.asarray(points, dtype=np.float64)
     side = size * HIDPI
     pad = 16 * HIDPI
     low, high = points.min(axis=0), points.max(axis=0)
     scale = (side - 2 * pad) / max(float((high - low).max()), 1e-9)
     origin = (float(low[0]) - pad / scale, float(low[1]) - pad / scale)
-    image = Image.new("RGB", (side, side), (255, 255, 255))
+    image = Image.new("RGBA", (side, side), (0, 0, 0, 0))
     picture = MapPicture(image, origin, scale)
     draw = ImageDraw.Draw(image)
     dot = 2.2 * HIDPI
@@ -248,10 +263,11 @@ def map_picture(points: np.ndarray, labels: np.ndarray, size: int = 380, seed: i
                 font=font,
                 anchor="mm",
                 stroke_width=3 * HIDPI,
-                stroke_fill=(255, 255, 255),
+                stroke_fill=(255, 255, 255),  # a white halo: the name reads over dots of every colour
             )
     draw.rectangle([0, 0, side - 1, side - 1], outline=GAP_COLOUR, width=HIDPI)
-    return MapPicture(image.quantize(colors=256, dither=Image.Dither.NONE), origin, scale)
+    quantized = image.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    return MapPicture(quantized, origin, scale)
 
 
 def seen_image(image: np.ndarray, pixel: int = 6) -> np.ndarray:
@@ -272,34 +288,43 @@ FAINT_FROM = 0.35  # and below this share of the strongest, not at all: the plac
 def evidence_image(
     image: np.ndarray, contributions: np.ndarray, toward_rival: np.ndarray, pixel: int = 1
 ) -> np.ndarray:
-    """One drawing's evidence (core.drawings.evidence), a cell per pixel: its ink in grey, coloured red where the
-    ink counts for the answer and blue where it counts for the rival (full colour at the strongest pixel), and
-    on blank pixels a faint blue where ink would count for the rival. Light page colours, RGB.
+    """One drawing's evidence (core.drawings.evidence), a cell per pixel, RGBA: its ink in grey, coloured red where
+    the ink counts for the answer and blue where it counts for the rival (full colour at the strongest pixel), and
+    on blank pixels a faint blue where ink would count for the rival; the rest transparent.
+
+    Three layers laid one over the other: the ink (as opaque as the pixel is inked), the evidence's colour (as
+    opaque as the square root of its strength: weaker evidence stays visible beside the strongest), and the faint
+    blue on blank pixels.
     """
-    image = np.nan_to_num(np.asarray(image, dtype=np.float32)).clip(0, 1)[..., None]
+    image = np.nan_to_num(np.asarray(image, dtype=np.float32)).clip(0, 1)
     contributions = np.nan_to_num(np.asarray(contributions, dtype=np.float32))
     toward_rival = np.nan_to_num(np.asarray(toward_rival, dtype=np.float32)).clip(0, None)
-    page = np.asarray(PAGE_COLOUR, np.float32)
-    ink = page + (np.asarray(INK_GREY, np.float32) - page) * image
     peak = float(np.abs(contributions).max())
-    strength = (np.abs(contributions) / peak if peak > 0 else contributions * 0)[..., None]
+    strength = np.sqrt(np.abs(contributions) / peak) if peak > 0 else contributions * 0
     colour = np.where(contributions[..., None] > 0, np.float32(TOWARD_COLOUR), np.float32(AGAINST_COLOUR))
-    picture = ink + (colour - ink) * np.sqrt(strength)  # sqrt: weaker evidence stays visible beside the strongest
     reach = float(toward_rival.max())
     share = toward_rival / reach if reach > 0 else toward_rival * 0
-    faint = (FAINT * ((share - FAINT_FROM) / (1 - FAINT_FROM)).clip(0, 1))[..., None] * (1 - image)
-    picture = picture + (np.float32(AGAINST_COLOUR) - picture) * faint
+    faint = FAINT * ((share - FAINT_FROM) / (1 - FAINT_FROM)).clip(0, 1) * (1 - image)
+    premultiplied, alpha = np.zeros(image.shape + (3,), np.float32), np.zeros(image.shape, np.float32)
+    for layer_colour, layer_alpha in (
+        (np.float32(INK_GREY), image),
+        (colour, strength),
+        (np.float32(AGAINST_COLOUR), faint),
+    ):
+        premultiplied = layer_colour * layer_alpha[..., None] + premultiplied * (1 - layer_alpha[..., None])
+        alpha = layer_alpha + alpha * (1 - layer_alpha)
+    rgb = premultiplied / np.maximum(alpha, 1e-6)[..., None]
+    picture = np.concatenate([rgb, alpha[..., None] * 255], axis=-1)
     return _enlarge(np.round(picture).clip(0, 255).astype(np.uint8), pixel)
 
 
 def digit_and_evidence(
     image: np.ndarray, contributions: np.ndarray, toward_rival: np.ndarray, pixel: int = 3
 ) -> np.ndarray:
-    """A digit as the model saw it (light ink on black) and, beside it, its `evidence_image`: one gallery tile,
-    drawn at its shown size."""
+    """A digit as the model saw it (light ink on black) and, beside it, its `evidence_image`, a transparent gap
+    between: one gallery tile, RGBA, drawn at its shown size."""
     grey = np.round(np.nan_to_num(np.asarray(image, dtype=np.float32)).clip(0, 1) * 255).astype(np.uint8)
-    seen = np.repeat(_enlarge(grey, pixel)[..., None], 3, axis=2)
+    seen = opaque(np.repeat(_enlarge(grey, pixel)[..., None], 3, axis=2))
     evidence = evidence_image(image, contributions, toward_rival, pixel)
-    gap = np.empty((seen.shape[0], 2 * pixel, 3), dtype=np.uint8)
-    gap[:] = PAGE_COLOUR
+    gap = np.zeros((seen.shape[0], 2 * pixel, 4), dtype=np.uint8)
     return np.concatenate([seen, gap, evidence], axis=1)

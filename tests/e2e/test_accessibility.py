@@ -1,5 +1,6 @@
 """Every page against axe-core's WCAG 2.1 A and AA rules, in Chromium: no serious or critical violation on a
-desktop, a tablet and a phone, in the light and the dark colour scheme."""
+desktop, a tablet and a phone, in the light and the dark colour scheme, each page in the theme the browser asks
+for."""
 
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from core.drawings.folder import DrawingSet
 from core.runs.store import RunStore
 from core.training.worker import train_run
 from tests.browser import ROOT, Server, wait_idle
-from tests.conftest import line_canvas
+from tests.conftest import line_canvas, theme_backgrounds
 from tests.e2e.test_learner_path import SEVEN, stroke
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # installed by `make test` (package.json)
@@ -28,8 +29,12 @@ AUDIT = """async () => {
   const result = await axe.run(document, rules);
   return result.violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.length} element(s), e.g. ${v.nodes[0].target.join(" ")}`);
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.length} element(s), e.g. ${v.nodes[0].target.join(" ")}: ` +
+      (v.nodes[0].failureSummary || "").split("\\n").slice(1).join(" ").trim());
 }"""
+
+
+PAGE_BACKGROUND = "() => getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor"
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +61,7 @@ def test_every_page_passes_wcag_a_and_aa(class_server, browser, size, scheme):
     )
     page = context.new_page()
     page.set_default_timeout(60_000)
-    found = {}
+    found, backgrounds = {}, {}
     try:
         for name, (path, shown) in PAGES.items():
             page.goto(f"{class_server.url}{path}")
@@ -68,9 +73,11 @@ def test_every_page_passes_wcag_a_and_aa(class_server, browser, size, scheme):
                 page.locator(".dp-why img").wait_for()
                 wait_idle(page)
             page.wait_for_function("() => [...document.images].every((image) => image.complete)")
+            backgrounds[name] = page.evaluate(PAGE_BACKGROUND)
             page.add_script_tag(path=str(AXE))
             found[name] = page.evaluate(AUDIT)
     finally:
         context.close()
+    assert backgrounds == {name: "rgb({}, {}, {})".format(*theme_backgrounds()[scheme]) for name in PAGES}
     assert found == {name: [] for name in PAGES}
     assert "Traceback" not in Path(class_server.log_path).read_text(errors="replace")

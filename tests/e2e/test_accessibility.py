@@ -1,6 +1,6 @@
 """Every page against axe-core's WCAG 2.1 A and AA rules, in Chromium: no serious or critical violation on a
 desktop, a tablet and a phone, in the light and the dark colour scheme, each page in the theme the browser asks
-for."""
+for and nothing on it wider than the screen."""
 
 from pathlib import Path
 
@@ -14,12 +14,14 @@ from core.training.worker import train_run
 from tests.browser import ROOT, Server, wait_idle
 from tests.conftest import line_canvas, theme_backgrounds
 from tests.e2e.test_learner_path import SEVEN, stroke
+from tests.e2e.test_phone import too_wide
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # installed by `make test` (package.json)
 SIZES = {"desktop": (1400, 1000), "tablet": (768, 1024), "phone": (390, 844)}
 PAGES = {
     "Home": ("", "Home"),
     "Train": ("/train", "Train a neural network"),
+    "Train, a finished run": ("/train?run={run}", "Held-out test results"),
     "Runs": ("/runs", "The test digits behind the numbers"),
     "Draw": ("/draw", "Draw a digit"),
     "Your drawings": ("/drawings", "Your drawings"),
@@ -46,6 +48,7 @@ def class_server(tmp_path_factory):
     assert train_run(store, run_id, lambda event: None, lambda: False)["status"] == "completed"
     DrawingSet(folder / "drawings").save(1, line_canvas(np.random.default_rng(0)))
     server = Server(store.root, folder / "server.log").start()
+    server.run_id = run_id
     yield server
     server.stop()
 
@@ -61,10 +64,10 @@ def test_every_page_passes_wcag_a_and_aa(class_server, browser, size, scheme):
     )
     page = context.new_page()
     page.set_default_timeout(60_000)
-    found, backgrounds = {}, {}
+    found, backgrounds, wide = {}, {}, {}
     try:
         for name, (path, shown) in PAGES.items():
-            page.goto(f"{class_server.url}{path}")
+            page.goto(f"{class_server.url}{path.format(run=class_server.run_id)}")
             page.get_by_text(shown, exact=True).first.wait_for()
             wait_idle(page)
             if name == "Draw":  # with an answer, its evidence and the map on the page
@@ -73,11 +76,12 @@ def test_every_page_passes_wcag_a_and_aa(class_server, browser, size, scheme):
                 page.locator(".dp-why img").wait_for()
                 wait_idle(page)
             page.wait_for_function("() => [...document.images].every((image) => image.complete)")
-            backgrounds[name] = page.evaluate(PAGE_BACKGROUND)
+            backgrounds[name], wide[name] = page.evaluate(PAGE_BACKGROUND), too_wide(page)
             page.add_script_tag(path=str(AXE))
             found[name] = page.evaluate(AUDIT)
     finally:
         context.close()
     assert backgrounds == {name: "rgb({}, {}, {})".format(*theme_backgrounds()[scheme]) for name in PAGES}
     assert found == {name: [] for name in PAGES}
+    assert wide == {name: [] for name in PAGES}
     assert "Traceback" not in Path(class_server.log_path).read_text(errors="replace")

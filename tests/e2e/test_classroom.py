@@ -122,7 +122,7 @@ def test_a_run_belongs_to_its_browser_and_the_teacher_can_change_any(tmp_path, b
         edit_first_label(bob, server.url, "bob was here")
         bob.get_by_text("Only Ada or the teacher can relabel this run.").wait_for()
         assert store.info(run_id).label == ""
-        bob.get_by_role("radio", name="mine").click()
+        bob.get_by_role("radiogroup", name="Show runs of").get_by_text("mine", exact=True).click()
         bob.get_by_text("You have no runs yet.").wait_for()
 
         # The teacher can stop it.

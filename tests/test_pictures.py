@@ -49,6 +49,34 @@ def test_activation_cells_are_one_per_neuron_brightest_where_it_fires_most():
     assert stacked.shape[0] - tight.shape[0] == (10 - 2) * HIDPI  # the gap between the layers' blocks
 
 
+# Machado, Oliveira & Fernandes (2009): how linear RGB looks to a reader with each colour-vision deficiency
+# at full severity.
+DEFICIENCIES = {
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]],
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]],
+    "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]],
+}
+
+
+def cielab(linear_rgb: np.ndarray) -> np.ndarray:
+    """CIE L*a*b* (D65) of a linear-RGB colour."""
+    to_xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    xyz = to_xyz @ linear_rgb / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_the_maps_ten_digit_colours_stay_apart_for_colour_blind_readers():
+    srgb = np.array([pictures._rgb(c) for c in pictures.DIGIT_COLOURS]) / 255
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    assert len(set(pictures.DIGIT_COLOURS)) == 10
+    for name, matrix in {"typical vision": np.eye(3), **DEFICIENCIES}.items():
+        seen = [cielab(np.clip(np.asarray(matrix) @ colour, 0, 1)) for colour in linear]
+        closest = min(np.linalg.norm(seen[a] - seen[b]) for a in range(10) for b in range(a + 1, 10))
+        # 12 units of CIE76 distance: two dots that differ that much are told apart at a glance
+        assert closest > 12, f"two digits' colours look alike with {name} (distance {closest:.1f})"
+
+
 def test_the_map_places_points_where_their_dots_are_and_leaves_black_to_the_ring():
     rng = np.random.default_rng(0)
     points, labels = rng.normal(size=(400, 2)), rng.integers(0, 10, 400)

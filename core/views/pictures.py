@@ -42,20 +42,22 @@ GAP_COLOUR = (0xC9, 0xCF, 0xD6)  # a mid grey: seen on a light page and on a dar
 # ColorBrewer's RdBu, from strongly negative (blue) through zero (near white) to strongly positive (red).
 DIVERGING = ["#2166AC", "#67A9CF", "#D1E5F0", "#F7F7F7", "#FDDBC7", "#EF8A62", "#B2182B"]
 VIRIDIS = ["#440154", "#482878", "#3E4989", "#31688E", "#26828E", "#1F9E89", "#35B779", "#6ECE58", "#B5DE2B", "#FDE725"]
-# One colour per digit (Tableau 10, as Plotly's and matplotlib's defaults), none of them near black:
-# black is kept for the drawing's marker on the map.
+# One colour per digit: Petroff's ten-colour sequence (matplotlib's "petroff10"), chosen so that readers with
+# any of the three colour-vision deficiencies still tell the ten apart; none is near black, which is kept for
+# the drawing's marker on the map.
 DIGIT_COLOURS = [
-    "#1F77B4",
-    "#FF7F0E",
-    "#2CA02C",
-    "#D62728",
-    "#9467BD",
-    "#8C564B",
-    "#E377C2",
-    "#7F7F7F",
-    "#BCBD22",
-    "#17BECF",
+    "#3F90DA",
+    "#FFA90E",
+    "#BD1F01",
+    "#94A4A2",
+    "#832DB6",
+    "#A96B59",
+    "#E76300",
+    "#B9AC70",
+    "#717581",
+    "#92DADD",
 ]
+LABEL_HALO = (0x1F, 0x29, 0x33)  # the halo of the digits' names written on the map: dark, yet not black
 MARKER_RADIUS = 12  # screen pixels: the ring the Draw page shows where a drawing lands (pages/components/drawing_panel)
 
 
@@ -259,11 +261,11 @@ def map_picture(points: np.ndarray, labels: np.ndarray, size: int = 380, seed: i
             draw.text(
                 (x, y),
                 str(digit),
-                fill=DIGIT_COLOURS[digit],
+                fill=(255, 255, 255),
                 font=font,
                 anchor="mm",
                 stroke_width=3 * HIDPI,
-                stroke_fill=(255, 255, 255),  # a white halo: the name reads over dots of every colour
+                stroke_fill=LABEL_HALO,  # white on a dark halo: reads over dots of every colour, on either theme
             )
     draw.rectangle([0, 0, side - 1, side - 1], outline=GAP_COLOUR, width=HIDPI)
     quantized = image.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)

@@ -62,9 +62,9 @@ def training_curves(batches: list[dict], epochs: list[dict], max_epochs: int | N
     """
     from plotly.subplots import make_subplots
 
-    figure = make_subplots(
-        rows=1, cols=2, subplot_titles=[METRIC_TITLES["loss"], METRIC_TITLES["accuracy"]], horizontal_spacing=0.08
-    )
+    # Each title on two lines: on a phone the panels are narrow, and one-line titles ran into each other.
+    titles = [METRIC_TITLES[metric].replace(" (", "<br>(", 1) for metric in ("loss", "accuracy")]
+    figure = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
     axis_end = epoch_axis_end(epochs, max_epochs)
     drawn = [b for i, b in enumerate(batches) if starts_a_point(batches, i, axis_end)]
     for (metric, kind, _, name), (x, y) in zip(CURVE_TRACES, curve_points(drawn, epochs)):
@@ -90,7 +90,7 @@ def training_curves(batches: list[dict], epochs: list[dict], max_epochs: int | N
     # ("autoexpand") measures the text and then draws the whole figure a second time.
     figure.update_layout(
         height=CURVES_HEIGHT,
-        margin=dict(l=50, r=10, t=30, b=85, autoexpand=False),
+        margin=dict(l=50, r=10, t=50, b=85, autoexpand=False),
         legend=dict(orientation="h", x=0, y=-0.22, yanchor="top"),
     )
     return figure

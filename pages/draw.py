@@ -96,13 +96,16 @@ MAP_EXPLANATION = (
 
 def map_view(the_map: ModelMap, prediction: Prediction | None) -> dict:
     """The map's picture (the same for every stroke), where the ring goes and what the map says."""
+    alt = f"A map of {MAP_DIGITS:,} test digits as dots coloured by digit, each digit's name written on its group"
     if prediction is None:
-        return {"picture": the_map.picture_uri, "marker": None, "caption": MAP_EXPLANATION}
+        return {"picture": the_map.picture_uri, "alt": alt, "marker": None, "caption": MAP_EXPLANATION}
     point = the_map.hidden.project(prediction.activations[-1])
+    neighbours = the_map.hidden.neighbours(point)
     return {
         "picture": the_map.picture_uri,
+        "alt": f"{alt}; a ring marks your drawing among mostly {neighbours[0][0]}s",
         "marker": the_map.picture.fraction(point),
-        "caption": f"{MAP_EXPLANATION} {neighbours_text(the_map.hidden.neighbours(point))}",
+        "caption": f"{MAP_EXPLANATION} {neighbours_text(neighbours)}",
     }
 
 
@@ -124,17 +127,26 @@ def prediction_view(prediction: Prediction, image: np.ndarray) -> dict:
         for name, values in zip(prediction.layer_names, prediction.activations)
     )
     probabilities = [round(float(p), 4) for p in prediction.probabilities]
+    neurons = sum(values.size for values in prediction.activations)
+    firing = sum(int((values > 0).sum()) for values in prediction.activations)
     return {
         "prediction": {
             "digit": prediction.digit,
             "heading": f"Prediction: {prediction.digit} ({prediction.confidence:.1%})",
+            "said": f"The model reads {prediction.digit}, {prediction.confidence:.0%} sure",
             "runnersUp": f"Next most likely: {runners_up}",
             "probabilities": probabilities,
             "bars": [f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
         },
-        "seen": seen_picture(image),
+        "seen": {
+            "picture": seen_picture(image),
+            "alt": f"The 28x28 image the model saw: your drawing, read as {prediction.digit}, ink on "
+            f"{int((image > 0.5).sum())} of its 784 pixels",
+        },
         "inside": {
             "picture": neurons_picture(prediction.activations),
+            "alt": f"How strongly each of the {neurons:,} hidden neurons fires for your drawing: {firing:,} fire, "
+            f"{neurons - firing:,} are silent",
             "caption": "How strongly each hidden neuron fires for your drawing, one cell per "
             f"neuron (bright = strong, dark = silent). From the top: {layers}.",
         },

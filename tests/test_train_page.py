@@ -170,6 +170,7 @@ def test_stop_during_a_run_ends_it_stopped_with_a_usable_model(runs_dir):
     progress = live_view(app)["progress"]
     assert re.fullmatch(r"Epoch \d+ of 50 · step \d+ of 500 · elapsed \d+:\d\d · about \d+:\d\d left", progress["text"])
     assert 0 < progress["fraction"] < 0.5
+    assert progress["announce"] == f"Training epoch {progress['text'].split()[1]} of 50"  # for screen readers
     stop = next(b for b in app.button if b.label == "Stop training")
     stop.click().run()
     assert job.wait(60) and job.status == "stopped"

@@ -84,8 +84,18 @@ class MetricsLog:
 
 
 def progress_bar(progress: Progress | None) -> dict | None:
-    """A progress bar as the live run draws it (pages/components/live_run): how full, and its line; None for none."""
-    return {"fraction": progress.fraction, "text": progress_line(progress)} if progress else None
+    """A progress bar as the live run draws it (pages/components/live_run): how full, its line, and what screen
+    readers are told (it changes once an epoch, not with every batch); None for none."""
+    if progress is None:
+        return None
+    return {"fraction": progress.fraction, "text": progress_line(progress), "announce": progress_news(progress)}
+
+
+def progress_news(progress: Progress) -> str:
+    """ "Training epoch 3 of 20": the part of the progress worth saying aloud."""
+    if progress.status == QUEUED:
+        return "Queued: it waits for its turn to train"
+    return f"Training epoch {min(progress.epochs_done + 1, progress.epochs)} of {progress.epochs}"
 
 
 def progress_line(progress: Progress) -> str:

@@ -161,8 +161,26 @@ def test_the_maps_ring_and_the_evidence_follow_the_drawing(tmp_path, page):
         title, caption, one_evidence = why_shown(page)
         assert re.fullmatch(rf"Why {answer} and not \d", title)
         assert caption.startswith(f"Red ink counts for {answer}, blue ink for {title[-1]}.")
+        # A screen reader hears the answer (a polite live region) and each picture says what it shows.
+        announce = page.locator(".dp-announce")
+        assert announce.get_attribute("aria-live") == "polite"
+        assert re.fullmatch(rf"The model reads {answer}, \d+% sure", announce.text_content())
+        alt = {name: page.locator(f".dp-{name} img").first.get_attribute("alt") for name in ("seen", "inside", "map")}
+        assert re.fullmatch(
+            rf"The 28x28 image the model saw: your drawing, read as {answer}, ink on \d+ of its 784 "
+            "pixels",
+            alt["seen"],
+        ), alt
+        assert re.fullmatch(
+            r"How strongly each of the 64 hidden neurons fires for your drawing: \d+ fire, \d+ are "
+            "silent",
+            alt["inside"],
+        ), alt
+        assert re.search(r"a ring marks your drawing among mostly \ds$", alt["map"]), alt
         clear_canvas(page)
         assert not page.locator(".dp-why").is_visible()  # no evidence left from the last drawing
+        assert wait_until(lambda: announce.text_content() == "")  # no answer to say; the hint is a status
+        assert page.locator(".dp-hint").get_attribute("role") == "status"
         prediction_after(page, ZERO)
         wait_idle(page)
         zero = ring_centre(page)

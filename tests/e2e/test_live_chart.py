@@ -29,6 +29,17 @@ ALL_IN_VIEW = f"""el => {SETTLED}.then(() => el.data.every(trace => {{
 }}))"""
 
 
+# Record every text the progress's live region and its visible line take from now on, with the time it came.
+WATCH_PROGRESS = """() => {
+  window.said = []; window.lines = [];
+  const watch = (selector, into) => new MutationObserver(
+      () => into.push([document.querySelector(selector).textContent, performance.now()]))
+    .observe(document.querySelector(selector), {childList: true, characterData: true, subtree: true});
+  watch(".live-announce", window.said);
+  watch(".live-progress-text", window.lines);
+}"""
+
+
 def catches_up(page, at_least: tuple[int, int, int]) -> tuple[int, int, int]:
     """Wait until a freshly mounted live chart holds at least what the one before it held."""
     page.locator(LIVE).wait_for()
@@ -75,6 +86,7 @@ def test_the_live_chart_appends_survives_a_visit_elsewhere_and_a_reload_and_ends
     # One chart, drawn once and appended to: the same element holds more and more points.
     page.locator(LIVE).wait_for(timeout=120_000)
     page.locator(LIVE).evaluate("el => { el.drawnOnce = true; }")
+    page.evaluate(WATCH_PROGRESS)
     seen, reruns_before = [drawn(page)], len(asked)
     deadline = time.time() + 60
     while (len(set(seen)) < 6 or seen[-1][1] < seen[0][1] + 2) and time.time() < deadline:
@@ -89,6 +101,14 @@ def test_the_live_chart_appends_survives_a_visit_elsewhere_and_a_reload_and_ends
     assert len(sockets) == 1 and "/live?" in sockets[0] and fetched == []  # ...on the chart's one socket
     assert page.locator(LIVE).evaluate("el => el.drawnOnce === true")  # not replaced by a new chart
     assert page.locator(LIVE).evaluate(ALL_IN_VIEW)  # the axes grew where the curves went
+    # Screen readers hear the epoch when it changed, at most every ten seconds, not the bar's changing line.
+    assert page.locator(".live-announce").get_attribute("aria-live") == "polite"
+    assert wait_until(lambda: len(page.evaluate("() => window.said")) >= 2, timeout=40)
+    said, lines = page.evaluate("() => [window.said, window.lines]")
+    assert all(re.fullmatch(r"Training epoch \d+ of 200", text) for text, _ in said), said
+    assert [int(text.split()[2]) for text, _ in said] == sorted({int(text.split()[2]) for text, _ in said})
+    assert all(later - earlier >= 9_500 for (_, earlier), (_, later) in zip(said, said[1:])), said
+    assert len(lines) > 5 * len(said), (said, len(lines))
     # ... and no further than a share can go: the accuracy's axis within 0% and 100%, whatever the first points
     low, high = page.locator(LIVE).evaluate("el => el.layout.yaxis2.range")
     assert 0 <= low < high <= 1, (low, high)

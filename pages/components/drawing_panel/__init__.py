@@ -42,7 +42,8 @@ STYLE = (
 HTML = f"""
 <div class="drawing-panel" style="{STYLE}"><div class="dp-grid">
   <section class="dp-result">
-    <p class="dp-hint" hidden></p>
+    <p class="dp-announce" aria-live="polite" aria-atomic="true"></p>
+    <p class="dp-hint" role="status" hidden></p>
     <div class="dp-answer" hidden>
       <h2 class="dp-heading"></h2>
       <button type="button" class="dp-right"><span aria-hidden="true">✓ </span>Right</button>
@@ -57,7 +58,7 @@ HTML = f"""
   <section class="dp-map">
     <p class="dp-title">Where your drawing lands</p>
     <div class="dp-map-frame">
-      <img class="dp-map-picture" alt="The model's map of 2,000 test digits">
+      <img class="dp-map-picture">
       <div class="dp-ring" hidden></div>
     </div>
     <p class="dp-caption dp-map-caption"></p>
@@ -65,7 +66,7 @@ HTML = f"""
   <div class="dp-bottom">
   <section class="dp-seen" hidden>
     <p class="dp-title">What the model saw</p>
-    <img class="dp-pixelated" alt="What the model saw">
+    <img class="dp-pixelated">
     <p class="dp-caption">Your drawing cropped, scaled into a 20×20 box and centred in 28×28 pixels, as MNIST was
       made.</p>
   </section>
@@ -76,7 +77,7 @@ HTML = f"""
   </section>
   <section class="dp-inside" hidden>
     <p class="dp-title">Inside the network</p>
-    <img class="dp-pixelated" alt="How strongly each hidden neuron fires">
+    <img class="dp-pixelated">
     <p class="dp-caption"></p>
   </section>
   </div>

@@ -1,11 +1,13 @@
 // The Draw page's answer to a drawing (pages/components/drawing_panel). Each update from Python is the whole view:
 //   hint        the message for an empty canvas (no prediction), or null
-//   prediction  {digit, heading, runnersUp, probabilities: [ten numbers], bars: [ten labels]}, or null
+//   prediction  {digit, heading, said, runnersUp, probabilities: [ten numbers], bars: [ten labels]}, or null
 //   status      {kind: "success" | "info" | "error", text} after a label button, or null
-//   map         {picture (data URI), marker: [x, y] as fractions of the picture, or null, caption}
-//   seen        the 28x28 image the model saw (data URI), or null
+//   map         {picture (data URI), alt, marker: [x, y] as fractions of the picture, or null, caption}
+//   seen        {picture (data URI), alt}: the 28x28 image the model saw, or null
 //   why         {title, picture (data URI), alt, caption}: each pixel's evidence for the answer, or null
-//   inside      {picture (data URI), caption}, or null
+//   inside      {picture (data URI), alt, caption}, or null
+// The answer is also said to screen readers through a polite live region (in words of its own: the page's text is
+// not repeated), and the hint is a status: once per stroke, as the view comes once per stroke.
 // Only what differs from what is shown is changed: a stroke moves the ring and swaps two small pictures,
 // and the map's picture (the same for every stroke) is decoded once.
 
@@ -34,6 +36,7 @@ function bars(container, prediction) {
 
 function update(panel, view) {
   const $ = (selector) => panel.querySelector(selector);
+  setText($(".dp-announce"), view.prediction?.said);
   show($(".dp-hint"), Boolean(view.hint));
   setText($(".dp-hint"), view.hint);
   const prediction = view.prediction;
@@ -51,6 +54,7 @@ function update(panel, view) {
   setText(status, view.status?.text);
 
   setPicture($(".dp-map-picture"), view.map.picture);
+  $(".dp-map-picture").alt = view.map.alt;
   const ring = $(".dp-ring");
   show(ring, Boolean(view.map.marker));
   if (view.map.marker) {
@@ -60,7 +64,8 @@ function update(panel, view) {
   setText($(".dp-map-caption"), view.map.caption);
 
   show($(".dp-seen"), Boolean(view.seen));
-  setPicture($(".dp-seen img"), view.seen);
+  setPicture($(".dp-seen img"), view.seen?.picture);
+  $(".dp-seen img").alt = view.seen?.alt ?? "";
   show($(".dp-why"), Boolean(view.why));
   setText($(".dp-why-title"), view.why?.title);
   setPicture($(".dp-why img"), view.why?.picture);
@@ -68,6 +73,7 @@ function update(panel, view) {
   setText($(".dp-why-caption"), view.why?.caption);
   show($(".dp-inside"), Boolean(view.inside));
   setPicture($(".dp-inside img"), view.inside?.picture);
+  $(".dp-inside img").alt = view.inside?.alt ?? "";
   setText($(".dp-inside .dp-caption"), view.inside?.caption);
 }
 

@@ -38,6 +38,7 @@ PROGRESS = (
     '<div class="live-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" hidden>'
     '<p class="live-progress-text"></p><div class="live-progress-track"><div class="live-progress-fill"></div></div>'
     "</div>"
+    '<p class="live-announce" aria-live="polite"></p>'
 )
 # Both parts change twice a second: each is a box of its own size (`contain: strict`), so that a change inside
 # it is laid out and painted there alone, not with the rest of the page.
@@ -48,6 +49,9 @@ CSS = """
 .live-progress-text { font-size: 0.875rem; margin: 0 0 0.25rem; white-space: nowrap; overflow: hidden; }
 .live-progress-text { text-overflow: ellipsis; }
 .live-curves { contain: strict; }
+/* Read by screen readers, not shown: the bar's line says it already. */
+.live-announce { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
+.live-announce { white-space: nowrap; }
 .live-progress-track { height: 0.5rem; border-radius: 0.25rem; background: var(--st-secondary-background-color); }
 .live-progress-fill { height: 100%; border-radius: 0.25rem; background: var(--st-primary-color); width: 0; }
 .live-inside[hidden] { display: none; }

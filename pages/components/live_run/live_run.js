@@ -83,8 +83,18 @@ function rangesHolding(layout, data, traces, y) {
 
 const yAxisOf = (trace) => `yaxis${(trace.yaxis ?? "y").slice(1)}`;
 
-// The bar and its line ("Epoch 3 of 20 · step 215 of 430 · … left"), changed only where they changed.
+// How often, at most, the live region speaks: a small network's epochs can pass faster than it can be heard.
+const SAY_EVERY_MS = 10000;
+
+// The bar and its line ("Epoch 3 of 20 · step 215 of 430 · … left"), changed only where they changed; the
+// live region beside it tells screen readers the epoch, when it changed and not more often than SAY_EVERY_MS.
 function progress(element, bar) {
+  const region = element.nextElementSibling;
+  const now = Date.now();
+  if ((bar?.announce ?? "") !== region.textContent && !(now - region.saidAt < SAY_EVERY_MS)) {
+    region.textContent = bar?.announce ?? "";
+    region.saidAt = now;
+  }
   element.hidden = !bar;
   if (!bar) return;
   const percent = (100 * Math.min(Math.max(bar.fraction, 0), 1)).toFixed(1);

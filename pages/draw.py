@@ -157,7 +157,7 @@ def predict_drawing(classifier: Classifier, the_map: ModelMap) -> None:
     """The canvas and the panel that answers it; a fragment, so a stroke reruns only these two elements."""
     # One row (one element for the browser to lay out, where columns are three): the canvas at its own width,
     # the panel beside it in the rest.
-    row = st.container(horizontal=True, gap="medium")
+    row = st.container(horizontal=True, gap="medium", key="draw-row")
     with row:
         drawing = st_canvas(
             stroke_width=BRUSH_PIXELS,

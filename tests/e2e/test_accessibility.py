@@ -75,6 +75,10 @@ def test_every_page_passes_wcag_a_and_aa(class_server, browser, size, scheme):
                 stroke(page, SEVEN)
                 page.locator(".dp-why img").wait_for()
                 wait_idle(page)
+                # The canvas's toolbar sits above the canvas: below the instructions, not over them.
+                toolbar = page.get_by_role("button", name="Reset canvas & history").bounding_box()
+                above = page.get_by_text("Draw one digit, big").bounding_box()
+                assert toolbar["y"] >= above["y"] + above["height"], (toolbar, above)
             page.wait_for_function("() => [...document.images].every((image) => image.complete)")
             backgrounds[name], wide[name] = page.evaluate(PAGE_BACKGROUND), too_wide(page)
             page.add_script_tag(path=str(AXE))

@@ -27,7 +27,7 @@ CURVE_TRACES = (
     ("accuracy", "epochs", "accuracy", "training, per epoch"),
     ("accuracy", "epochs", "val_accuracy", "validation, per epoch"),
 )
-CURVES_HEIGHT = 360  # pixels
+CURVES_HEIGHT = 410  # pixels
 
 
 def epoch_axis_end(epochs: list[dict], max_epochs: int | None) -> float:
@@ -64,7 +64,7 @@ def training_curves(batches: list[dict], epochs: list[dict], max_epochs: int | N
 
     # Each title on two lines: on a phone the panels are narrow, and one-line titles ran into each other.
     titles = [METRIC_TITLES[metric].replace(" (", "<br>(", 1) for metric in ("loss", "accuracy")]
-    figure = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
+    figure = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.06)
     axis_end = epoch_axis_end(epochs, max_epochs)
     drawn = [b for i, b in enumerate(batches) if starts_a_point(batches, i, axis_end)]
     for (metric, kind, _, name), (x, y) in zip(CURVE_TRACES, curve_points(drawn, epochs)):
@@ -85,12 +85,14 @@ def training_curves(batches: list[dict], epochs: list[dict], max_epochs: int | N
     # Early batches' loss is ten times the rest: a log axis keeps both readable.
     ticks = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5]
     figure.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], row=1, col=1)
-    figure.update_yaxes(tickformat=".1%", row=1, col=2)
+    # Accuracy's tick labels ("90.0%") on its right: between the panels they ran into the loss curves on a phone.
+    figure.update_yaxes(tickformat=".1%", side="right", row=1, col=2)
     # Fixed margins with room for the tick labels and the legend: letting Plotly grow them to fit
-    # ("autoexpand") measures the text and then draws the whole figure a second time.
+    # ("autoexpand") measures the text and then draws the whole figure a second time. The bottom one holds the
+    # legend on three rows, as it wraps on a phone.
     figure.update_layout(
         height=CURVES_HEIGHT,
-        margin=dict(l=50, r=10, t=50, b=85, autoexpand=False),
+        margin=dict(l=50, r=50, t=50, b=135, autoexpand=False),
         legend=dict(orientation="h", x=0, y=-0.22, yanchor="top"),
     )
     return figure

@@ -354,7 +354,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "train_limit",
         "Training images",
-        "Train on only the first N images, for a quick experiment (0 or empty = all).",
+        "Train on only the first N images, for a quick experiment; empty (or 0) uses them all.",
         None,
         "int",
         low=100,

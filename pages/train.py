@@ -65,8 +65,7 @@ def apply_link() -> LinkedSettings | None:
                 for i, units in enumerate(value[:MAX_LAYERS]):
                     st.session_state[f"units_{i}"] = units
             else:
-                none_is = SETTING[name].none_is
-                st.session_state[name] = none_is if value is None and none_is is not None else value
+                st.session_state[name] = value  # None empties an optional field: "all"
     return linked
 
 
@@ -103,9 +102,14 @@ def setting_input(setting: Setting, where):
         return where.selectbox(setting.label, setting.choices, index=setting.choices.index(setting.default), **common)
     if setting.kind == "switch":
         return where.toggle(setting.label, value=setting.default, **common)
-    default = setting.none_is if setting.default is None else setting.default
-    value = where.number_input(setting.label, value=default, step=setting.step, format=setting.number_format, **common)
-    return None if setting.none_is is not None and value == setting.none_is else value
+    if setting.none_is is not None:  # optional: an empty field says "all" in words, not as a bare 0
+        value = where.number_input(
+            setting.label, value=None, placeholder="All", step=setting.step, format=setting.number_format, **common
+        )
+        return None if value is None or value == setting.none_is else value
+    return where.number_input(
+        setting.label, value=setting.default, step=setting.step, format=setting.number_format, **common
+    )
 
 
 def hyperparameter_form() -> TrainConfig | None:

@@ -90,7 +90,7 @@ def neighbours_text(neighbours: list[tuple[int, int]]) -> str:
 MAP_EXPLANATION = (
     f"Each dot is one of {MAP_DIGITS:,} test digits, coloured by its true digit and placed by the pattern it "
     "makes in the network's last hidden layer (squeezed onto two axes by principal component analysis): "
-    "digits the network finds alike land close together, and the black ring is your drawing."
+    "digits the network finds alike land close together, and the ring is your drawing."
 )
 
 

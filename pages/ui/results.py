@@ -17,6 +17,8 @@ from core.views.keras_code import keras_code
 from core.views.mistakes import TestReadings, evidence_tiles, tile_alt, tile_caption
 from pages.ui.store import cached_classifier, run_store
 
+TILE_WIDTH = 136  # pixels: five to a row on a desktop or a tablet, two on a phone
+
 
 def status_badge(status: str) -> str:
     """A run's status as a coloured badge (Streamlit Markdown)."""
@@ -86,7 +88,7 @@ def evidence_legend(true: int | None, read_as: int | None) -> str:
     )
 
 
-def mistakes_behind(run_id: str, key: str, columns: int = 5) -> None:
+def mistakes_behind(run_id: str, key: str) -> None:
     """The test digits behind a number of the results, each beside its evidence: the cell or bar clicked, or the
     pair chosen in the two boxes (the way in with a keyboard); every mistake, most confident first, until then."""
     st.subheader("The test digits behind the numbers")
@@ -113,11 +115,10 @@ def mistakes_behind(run_id: str, key: str, columns: int = 5) -> None:
         st.success("None: the model made no such mistake on the test set.", icon=":material/check_circle:")
         return
     st.caption(evidence_legend(true, read_as))
-    tiles = cell_tiles(str(path), modified, true, read_as)
-    cells = st.columns(columns)
-    for i, tile in enumerate(tiles):
-        with cells[i % columns]:
-            st.image(tile, caption=tile_caption(chosen, i), alt=tile_alt(chosen, i))
+    # A row that wraps, not columns: columns stack one under another on a phone, a tile to a line.
+    with st.container(horizontal=True, gap="small", key=f"{key}-tiles"):
+        for i, tile in enumerate(cell_tiles(str(path), modified, true, read_as)):
+            st.image(tile, width=TILE_WIDTH, caption=tile_caption(chosen, i), alt=tile_alt(chosen, i))
 
 
 def run_results(run_id: str, metrics: RunMetrics, stop_reason: str | None, key: str) -> None:

@@ -158,10 +158,15 @@ def optional(check: Callable[[object], bool]) -> Callable[[object], bool]:
 # trailing newline): a run's folder name ("20261203-091500-1a2b3c") and a SHA-256 (an owner, a drawing's content).
 _RUN_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{6}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_LESSON_ID = re.compile(r"[0-9a-f]{8}")
 
 
 def is_run_id(value) -> bool:
     return isinstance(value, str) and _RUN_ID.fullmatch(value) is not None
+
+
+def is_lesson_id(value) -> bool:
+    return isinstance(value, str) and _LESSON_ID.fullmatch(value) is not None
 
 
 def is_sha256(value) -> bool:

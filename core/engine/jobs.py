@@ -223,6 +223,7 @@ class JobManager:
         owner: str | None = None,
         owner_name: str = "",
         share: int | None = None,
+        lesson: str | None = None,
     ) -> TrainingJob:
         """Record a new run (whose, if `owner` is given), queue it, and start it if a slot is free. Returns at once.
 
@@ -230,6 +231,7 @@ class JobManager:
         (core.training.teaching); without it such a run reads them from the folder beside the run store.
         `share`: the most trainings `owner` may have running or waiting at once (None: no limit, as for the
         teacher and the command line); ShareError, naming theirs, when they have that many already.
+        `lesson`: the id of the lesson the run is started under (core.runs.lessons), recorded with it.
         """
         if config.include_drawings and drawings is None:
             drawings = DrawingsRecord(folder=str(default_drawings_dir(self.store.root)))
@@ -238,7 +240,7 @@ class JobManager:
                 theirs = [job for job in self.active() if job.owner == owner]
                 if len(theirs) >= share:
                     raise ShareError(self._share_refusal(theirs, share))
-            return self._submit(config, drawings, owner, owner_name)
+            return self._submit(config, drawings, owner, owner_name, lesson)
 
     def _share_refusal(self, theirs: list[TrainingJob], share: int) -> str:
         told = [
@@ -259,10 +261,19 @@ class JobManager:
         return theirs
 
     def _submit(
-        self, config: TrainConfig, drawings: DrawingsRecord | None, owner: str | None, owner_name: str
+        self,
+        config: TrainConfig,
+        drawings: DrawingsRecord | None,
+        owner: str | None,
+        owner_name: str,
+        lesson: str | None = None,
     ) -> TrainingJob:
         run_id = self.store.create_run(
-            config, drawings=drawings if config.include_drawings else None, owner=owner, owner_name=owner_name
+            config,
+            drawings=drawings if config.include_drawings else None,
+            owner=owner,
+            owner_name=owner_name,
+            lesson=lesson,
         )
         job = TrainingJob(
             run_id,

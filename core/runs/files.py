@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from core.runs.classroom import is_clean_name, is_owner
-from core.config import ConfigError, TrainConfig, is_finite, is_int, is_real, optional
+from core.config import ConfigError, TrainConfig, is_finite, is_int, is_lesson_id, is_real, optional
 from core.runs.results import MetricsError, RunMetrics
 from core.runs.processes import MAX_PID
 from core.runs.states import SAVED_STATUSES
@@ -93,6 +93,7 @@ STATUS_FIELDS = {
     "label": (_text, "text", False),
     "owner": (optional(is_owner), "64 hexadecimal digits (a SHA-256)", False),
     "owner_name": (is_clean_name, "a display name of at most 40 printable characters", False),
+    "lesson": (optional(is_lesson_id), "a lesson id (8 hexadecimal digits)", False),
 }
 
 

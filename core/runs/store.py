@@ -10,7 +10,9 @@
         metrics.json    held-out test results, written once at the end
         drawings.json   with your drawings only: which of them it trained on (core.runs.drawings_record)
         .lock           locked (flock) around every change of status.json
-    runs/classroom.json the class's display names (by owner), whether the class view is shown, the teacher's browsers
+    runs/classroom.json the class's display names (by owner), whether the class view is shown, the teacher's browsers,
+                        the current lesson
+    runs/lessons/       the teacher's lessons (core.runs.lessons)
 
 When the app is hosted for a class, many processes (app servers, their workers,
 the command line) write to one store at once, so:
@@ -46,7 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import PROJECT_ROOT, TrainConfig, is_run_id
+from core.config import PROJECT_ROOT, TrainConfig, is_lesson_id, is_run_id
 from core.runs import snapshots
 from core.runs.atomic_files import explain_os_error, file_in_the_way, write_bytes_atomic, write_json_atomic
 from core.runs.classroom import clean_name, is_clean_name, is_owner
@@ -90,6 +92,7 @@ class Classroom:
     names: dict[str, str] = dataclasses.field(default_factory=dict)
     leaderboard: bool = True
     teachers: dict[str, str] = dataclasses.field(default_factory=dict)  # owner: mark (core.runs.classroom.teacher_mark)
+    lesson: str | None = None  # the lesson Home shows everyone (core.runs.lessons), None for none
 
 
 class StoreError(RuntimeError):
@@ -124,6 +127,7 @@ class RunInfo:
     problem: str | None = None
     owner: str | None = None
     owner_name: str = ""
+    lesson: str | None = None  # the lesson it was started under (core.runs.lessons)
 
     @property
     def display_name(self) -> str:
@@ -235,17 +239,22 @@ class RunStore:
         drawings: DrawingsRecord | None = None,
         owner: str | None = None,
         owner_name: str = "",
+        lesson: str | None = None,
     ) -> str:
         """Make a new run folder holding its config (and, to train on your drawings, where they are), queued
         and owned by this process.
 
         `owner` (a hash, see core.runs.classroom) and `owner_name` say whose run it is; None for nobody's.
+        `lesson`: the id of the lesson it is started under, if any.
         The id is taken by creating its folder, which fails if another process made it first;
         then another id is drawn. So this never touches, or removes, a folder it did not make.
         """
         if owner is not None and not is_owner(owner):
             raise ValueError("owner must be 64 hexadecimal digits (core.runs.classroom makes them)")
+        if lesson is not None and not is_lesson_id(lesson):
+            raise ValueError("lesson must be a lesson id (core.runs.lessons makes them)")
         whose = {"owner": owner, "owner_name": clean_name(owner_name)} if owner is not None else {}
+        whose |= {"lesson": lesson} if lesson is not None else {}
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -436,6 +445,7 @@ class RunStore:
                 "names": dict(classroom.names),
                 "leaderboard": classroom.leaderboard,
                 "teachers": dict(classroom.teachers),
+                "lesson": classroom.lesson,
             }
             yield data
             try:
@@ -491,6 +501,13 @@ class RunStore:
         """Switch the class view (each person's best, on Home) on or off for everyone."""
         with self._classroom_locked() as data:
             data["leaderboard"] = bool(shown)
+
+    def set_current_lesson(self, lesson_id: str | None) -> None:
+        """The lesson Home shows everyone (None: none)."""
+        if lesson_id is not None and not is_lesson_id(lesson_id):
+            raise ValueError("lesson_id must be a lesson id (core.runs.lessons makes them)")
+        with self._classroom_locked() as data:
+            data["lesson"] = lesson_id
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run for good; a damaged run can always go.
@@ -645,6 +662,7 @@ class RunStore:
             metrics=metrics,
             owner=status.get("owner"),
             owner_name=status.get("owner_name", ""),
+            lesson=status.get("lesson"),
         )
 
     @staticmethod
@@ -694,7 +712,13 @@ def _read_classroom(root: Path, state: tuple) -> Classroom:
     teachers = data.get("teachers")
     teachers = teachers if isinstance(teachers, dict) else {}
     marks = {owner: mark for owner, mark in teachers.items() if is_owner(owner) and is_owner(mark)}
-    return Classroom(names=kept, leaderboard=leaderboard if isinstance(leaderboard, bool) else True, teachers=marks)
+    lesson = data.get("lesson")
+    return Classroom(
+        names=kept,
+        leaderboard=leaderboard if isinstance(leaderboard, bool) else True,
+        teachers=marks,
+        lesson=lesson if is_lesson_id(lesson) else None,
+    )
 
 
 def _checked_once(path: Path, required: bool):

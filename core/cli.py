@@ -3,6 +3,7 @@
     python -m core.cli --hidden 512 512 --dropout 0.2 --epochs 15
     python -m core.cli --include-drawings --drawings ~/my-digits   # teach it your handwriting
     python -m core.cli --fine-tune 20261201-101500-a1b2c3          # or fine-tune a run on it
+    python -m core.cli --lesson "Small but good"                   # a lesson's settings, checked against its challenge
 
 Prints the model summary, progress, and the held-out test results (and, with your drawings, the score
 on those it did not train on). Its flags are the settings table's (core/config.py SETTINGS). On a terminal the progress
@@ -32,6 +33,7 @@ from core.drawings.inference import Classifier, ModelLoadError
 from core.engine.jobs import JobManager
 from core.engine.progress import Progress, format_duration
 from core.runs.drawings_record import DrawingsRecord
+from core.runs.lessons import Lesson, LessonBook, LessonError
 from core.runs.states import FINISHED_WITH_RESULTS, stop_reason_text
 from core.runs.store import RunStore, StoreError
 from core.training.model import describe_layers
@@ -69,6 +71,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "'http://host:8501/train?hidden=64,32&dropout=0.3'; they replace those settings' flags",
     )
     parser.add_argument(
+        "--lesson",
+        default=None,
+        metavar="NAME",
+        help="train a lesson's starting settings (its title or id, from the run store; or lesson=ID in --link), "
+        "recorded under it, and say whether the result keeps to its challenge; --link may change the settings the "
+        "lesson leaves to learners",
+    )
+    parser.add_argument(
         "--fine-tune",
         default=None,
         metavar="RUN",
@@ -83,12 +93,33 @@ def linked_config(config: TrainConfig, address: str) -> TrainConfig:
     """`config` with the settings a Train page link names; ConfigError for anything in it that is no setting or
     cannot be read (a headless training should not start on half a link)."""
     query = urlsplit(address).query if "?" in address else address
-    linked = settings_from_link(dict(parse_qsl(query, keep_blank_values=True)), others=("run",))
+    linked = settings_from_link(dict(parse_qsl(query, keep_blank_values=True)), others=("run", "lesson"))
     if linked.unreadable:
         raise ConfigError("link", f"in the link, {next(iter(linked.unreadable.values()))}")
     if linked.ignored:
         raise ConfigError("link", f"the link names no such setting: {', '.join(linked.ignored)}")
     return config.replace(**linked.values)
+
+
+def link_lesson(address: str | None) -> str | None:
+    """The lesson a Train page link opens (`lesson=ID`), if any."""
+    if address is None:
+        return None
+    query = urlsplit(address).query if "?" in address else address
+    return dict(parse_qsl(query)).get("lesson")
+
+
+def find_lesson(store: RunStore, name: str) -> Lesson:
+    """The lesson with this id or title (ignoring case); UsageError naming the lessons there are otherwise."""
+    try:
+        lessons, _ = LessonBook(store.root).all()
+    except LessonError as error:
+        raise UsageError(str(error)) from None
+    found = [lesson for lesson in lessons if name == lesson.lesson_id or lesson.title.lower() == name.lower()]
+    if not found:
+        there = "; ".join(f"{lesson.lesson_id} ({lesson.title})" for lesson in lessons) or "none"
+        raise UsageError(f"no lesson {name!r} in {store.root} (lessons there: {there})")
+    return found[0]
 
 
 def format_summary(config: TrainConfig) -> str:
@@ -194,8 +225,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error.message}", file=sys.stderr)
         return 2
     store = RunStore(args.runs_dir)  # absolute from here on, so the worker finds it from its own folder
+    lesson = None
     try:
         store.prepare()
+        lesson_name = args.lesson or link_lesson(args.link)
+        if lesson_name is not None:
+            lesson = find_lesson(store, lesson_name)
+            config = lesson.apply(linked_config(lesson.settings, args.link) if args.link else lesson.settings)
+            print(f"lesson {lesson.lesson_id}: {lesson.title}", flush=True)
+            if lesson.challenge.any:
+                print(f"challenge: {', '.join(lesson.challenge.rules())}", flush=True)
         if args.fine_tune is not None:
             config = fine_tuned_config(store, args.fine_tune, config.drawing_weight)
             print(f"fine-tuning run {args.fine_tune}: {config.summary()}", flush=True)
@@ -203,11 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     except (StoreError, UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except ConfigError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
     store.remove_leftovers()  # this process's start-up: files that killed workers left behind
     print(format_summary(config), flush=True)
     manager = JobManager(store, max_concurrent=1)  # one training: all the cores
     try:
-        job = manager.submit(config, drawings)
+        job = manager.submit(config, drawings, lesson=lesson.lesson_id if lesson is not None else None)
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -240,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     if config.include_drawings:
         report_drawings(store, job.run_id)
+    if lesson is not None and lesson.challenge.any:
+        broken = lesson.challenge.broken_by(config)
+        print("challenge: " + ("kept" if not broken else "broken (" + "; ".join(broken) + ")"))
     print(f"model: {manager.store.model_path(job.run_id)}")
     return 0
 

@@ -131,3 +131,24 @@ def test_a_bad_runs_dir_gets_one_line_naming_it_exit_2_and_nothing_written(tmp_p
     assert "disk space" not in line and "Traceback" not in result.stderr
     assert sorted(tmp_path.rglob("*")) == before and notes.read_text() == "not a folder"
     assert not (runs_dir.exists() and runs_dir.is_dir() and any(runs_dir.glob("2*")))
+
+
+def test_cli_trains_a_lesson_by_its_title_and_says_whether_it_keeps_the_challenge(tmp_path):
+    from core.config import TrainConfig
+    from core.runs.lessons import Challenge, LessonBook
+    from core.runs.store import RunStore
+
+    start = TrainConfig(hidden_layers=(16,), epochs=1, train_limit=800, patience=0)
+    lesson = LessonBook(tmp_path).create("Tiny nets", "", start, {"hidden_layers"}, Challenge(parameters=13_000))
+    # The lesson leaves the hidden layers to learners, not the epochs: the link may change only the first.
+    result = run_cli("--lesson", "tiny NETS", "--link", "hidden=8&epochs=9", "--runs-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    (run,) = RunStore(tmp_path).list_runs()
+    assert run.lesson == lesson.lesson_id and run.config == start.replace(hidden_layers=(8,))
+    assert "challenge: at most 13,000 parameters" in result.stdout and "challenge: kept" in result.stdout
+    # The same lesson from a Train page link, past the challenge this time.
+    result = run_cli("--link", f"/train?lesson={lesson.lesson_id}&hidden=32", "--runs-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "challenge: broken (25,450 parameters, over 13,000)" in result.stdout
+    result = run_cli("--lesson", "no such lesson", "--runs-dir", str(tmp_path))
+    assert result.returncode == 2 and f"lessons there: {lesson.lesson_id} (Tiny nets)" in result.stderr

@@ -22,6 +22,7 @@ def run() -> None:
             st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
             st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
             st.Page("pages/drawings.py", title="Your drawings", icon=":material/gesture:"),
+            st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
         ]
     )
     with st.sidebar:

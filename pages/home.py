@@ -4,8 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from core.runs.classroom import class_leaderboard
+from core.runs.lessons import Lesson, lesson_leaderboard
 from core.runs.store import StoreError, best_run
 from pages.ui.identity import current_person
+from pages.ui.lessons import challenge_sentence, current_lesson, lesson_card
 from pages.ui.store import run_store, usable_runs
 from pages.ui.text import literal
 
@@ -22,6 +24,9 @@ def class_view(runs: list) -> None:
                 st.error(str(error), icon=":material/error:")
     elif not classroom.leaderboard:
         return
+    lesson = current_lesson()
+    if lesson is not None:
+        lesson_ranking(runs, lesson, classroom.names, person.owner)
     board = class_leaderboard(runs, classroom.names)
     if not board:
         return
@@ -41,6 +46,48 @@ def class_view(runs: list) -> None:
         width="stretch",
         key="class_view",
         column_config={"best test accuracy": st.column_config.NumberColumn(format="percent")},
+    )
+
+
+def ordinal(place: int) -> str:
+    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st."""
+    suffix = "th" if 10 <= place % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(place % 10, "th")
+    return f"{place}{suffix}"
+
+
+def lesson_ranking(runs: list, lesson: Lesson, names: dict, you: str | None) -> None:
+    """Each person's best run under the current lesson, within its challenge first; a run that breaks it says how."""
+    board = lesson_leaderboard(runs, lesson, names)
+    st.subheader("The lesson's ranking")
+    st.caption(f"{challenge_sentence(lesson.challenge)}, among the runs started under this lesson.")
+    if not board:
+        st.caption("No run under this lesson has finished yet.")
+        return
+    yours = next((place for place, entry in enumerate(board, 1) if entry.owner == you), None)
+    if yours is not None:
+        entry = board[yours - 1]
+        st.markdown(
+            f"**You: {ordinal(yours)} of {len(board)}**, {entry.test_accuracy:.2%} with {entry.parameters:,} parameters"
+            + (f"; your best run breaks the challenge ({'; '.join(entry.broken)})." if entry.broken else ".")
+        )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "person": [("★ " if entry.owner == you else "") + entry.name for entry in board],
+                "test accuracy": [entry.test_accuracy for entry in board],
+                "network": [entry.network for entry in board],
+                "parameters": [entry.parameters for entry in board],
+                "challenge": ["kept" if not entry.broken else "broken: " + "; ".join(entry.broken) for entry in board],
+                "run": [entry.run_id for entry in board],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        key="lesson_view",
+        column_config={
+            "test accuracy": st.column_config.NumberColumn(format="percent"),
+            "parameters": st.column_config.NumberColumn(format="localized"),
+        },
     )
 
 
@@ -72,6 +119,10 @@ with steps[2]:
     )
     st.page_link("pages/draw.py", label="Open Draw", icon=":material/draw:")
 
+shown_lesson = current_lesson()
+if shown_lesson is not None:
+    st.subheader("Today's lesson")
+    lesson_card(shown_lesson)
 st.divider()
 runs = usable_runs()
 best = best_run(runs)

@@ -16,6 +16,7 @@ from core.config import (
     settings_from_link,
 )
 from core.runs.drawings_record import DrawingsRecord
+from core.runs.lessons import CHANGEABLE, Lesson, LessonError
 from core.runs.states import ACTIVE_STATUSES, FAILED, INTERRUPTED, QUEUED
 from core.runs.store import StoreError
 from core.training.isolated import run_isolated
@@ -25,6 +26,7 @@ from core.training.teaching import split_for_training
 from pages.components.inside_network import inside_network
 from pages.components.live_run import live_run as live_run_component
 from pages.ui.identity import current_person, may_change_run, owner_label, queue_share, refusal_text
+from pages.ui.lessons import lesson_book, lesson_card
 from pages.ui.links import settings_link
 from pages.ui.results import network_code, run_results, status_badge, training_charts, upscale
 from pages.ui.store import job_manager, run_store, usable_runs
@@ -46,58 +48,95 @@ st.markdown(
 )
 
 
-PAGE_NAMES = ("run",)  # the page's own names in its address, besides the settings
+PAGE_NAMES = ("run", "lesson")  # the page's own names in its address, besides the settings
+FIXED_HELP = "Fixed by the lesson."
 
 
-def apply_link() -> LinkedSettings | None:
-    """Put the settings the address names into the form (once per address, so a change made in the form is not
-    undone by the next rerun); what it said, or None for an address without settings."""
+def opened_lesson() -> Lesson | None:
+    """The lesson the address opens (`?lesson=ID`), shown above the form; None without one, or when it is gone."""
+    lesson_id = st.query_params.get("lesson")
+    if lesson_id is None:
+        return None
+    try:
+        lesson = lesson_book().get(lesson_id)
+    except LessonError as error:
+        st.warning(f"{literal(str(error))} The form is yours to set.", icon=":material/school:")
+        return None
+    lesson_card(lesson, open_link=False)
+    st.page_link("pages/train.py", label="Leave the lesson", icon=":material/logout:")
+    return lesson
+
+
+def fill_form(values: dict) -> None:
+    """Put settings (TrainConfig's names and values) into the form's fields."""
+    for name, value in values.items():
+        if name == "hidden_layers":
+            st.session_state["n_layers"] = len(value)
+            for i, units in enumerate(value[:MAX_LAYERS]):
+                st.session_state[f"units_{i}"] = units
+        else:
+            st.session_state[name] = value  # None empties an optional field: "all"
+
+
+def apply_link(lesson: Lesson | None) -> LinkedSettings | None:
+    """Put the lesson's settings, then those the address names, into the form (once per address, so a change made
+    in the form is not undone by the next rerun, nor by the run's id joining the address); what the address said,
+    or None for an address without settings or a lesson. A lesson's fixed settings stay the lesson's."""
     query = {name: st.query_params[name] for name in st.query_params}
     linked = settings_from_link(query, others=PAGE_NAMES)
-    if not (linked.values or linked.unreadable or linked.ignored):
+    if lesson is None and not (linked.values or linked.unreadable or linked.ignored):
         return None
-    mark = tuple(sorted(query.items()))
+    mark = tuple(sorted(item for item in query.items() if item[0] != "run"))
     if st.session_state.get("applied_link") != mark:
         st.session_state["applied_link"] = mark
-        for name, value in linked.values.items():
-            if name == "hidden_layers":
-                st.session_state["n_layers"] = len(value)
-                for i, units in enumerate(value[:MAX_LAYERS]):
-                    st.session_state[f"units_{i}"] = units
-            else:
-                st.session_state[name] = value  # None empties an optional field: "all"
+        if lesson is not None:
+            fill_form({name: getattr(lesson.settings, name) for name in CHANGEABLE})
+        fill_form({name: value for name, value in linked.values.items() if lesson is None or name in lesson.changeable})
     return linked
 
 
-def link_notes(linked: LinkedSettings) -> None:
+def link_notes(linked: LinkedSettings, lesson: Lesson | None) -> None:
     """What the address said that the form could not take (shown as typed, never as Markdown)."""
     for message in linked.unreadable.values():
         st.warning(f"From the address, {literal(message)}: the form keeps its own value.", icon=":material/link_off:")
     if linked.ignored:
         st.caption(f"Ignored in the address (no such setting): {literal(', '.join(linked.ignored))}.")
+    fixed = [SETTING[name].label for name in linked.values if lesson is not None and name not in lesson.changeable]
+    if fixed:
+        st.caption(f"Kept as the lesson says (the address cannot change them): {', '.join(fixed)}.")
 
 
-def layer_units_inputs() -> tuple:
+def layer_units_inputs(fixed: bool = False) -> tuple:
     """How many hidden layers, and a units field for each; a count out of range still reaches validation."""
     setting = SETTING["hidden_layers"]
+    help_text = setting.help + (" " + FIXED_HELP if fixed else "")
     n_layers = st.number_input(
-        setting.label, value=len(DEFAULTS.hidden_layers), step=1, key="n_layers", help=setting.help, **KEEP
+        setting.label,
+        value=len(DEFAULTS.hidden_layers),
+        step=1,
+        key="n_layers",
+        help=help_text,
+        disabled=fixed,
+        **KEEP,
     )
     shown = max(1, min(int(n_layers or 1), MAX_LAYERS))
     units = []
     for i, column in enumerate(st.columns(shown)):
         default = DEFAULTS.hidden_layers[i] if i < len(DEFAULTS.hidden_layers) else 128
         units.append(
-            column.number_input(f"Layer {i + 1} units", value=default, step=int(setting.step), key=f"units_{i}", **KEEP)
+            column.number_input(
+                f"Layer {i + 1} units", value=default, step=int(setting.step), key=f"units_{i}", disabled=fixed, **KEEP
+            )
         )
     # The engine explains the range when the count is outside it, so pass a count it will refuse.
     return tuple(units) if n_layers == shown else (0,) * max(int(n_layers or 0), 0)
 
 
-def setting_input(setting: Setting, where):
-    """The widget for one row of SETTINGS, its value as TrainConfig takes it."""
+def setting_input(setting: Setting, where, fixed: bool = False):
+    """The widget for one row of SETTINGS, its value as TrainConfig takes it (shown but not changeable if `fixed`)."""
     help_text = setting.help + (" " + describe_fast_mode() if setting.name == "fast_mode" else "")
-    common = dict(key=setting.name, help=help_text, **KEEP)
+    help_text += " " + FIXED_HELP if fixed else ""
+    common = dict(key=setting.name, help=help_text, disabled=fixed, **KEEP)
     if setting.kind == "choice":
         return where.selectbox(setting.label, setting.choices, index=setting.choices.index(setting.default), **common)
     if setting.kind == "switch":
@@ -112,29 +151,45 @@ def setting_input(setting: Setting, where):
     )
 
 
-def hyperparameter_form() -> TrainConfig | None:
+def hyperparameter_form(lesson: Lesson | None) -> TrainConfig | None:
     """Every row of SETTINGS as a field, by section; a value out of range shows the engine's message under it.
-    An address with settings fills the form first."""
-    linked = apply_link()
+    An address with settings (or a lesson) fills the form first; a lesson's fixed settings are shown, not changeable,
+    and put back to the lesson's whatever the page is sent."""
+    linked = apply_link(lesson)
     if linked is not None:
-        link_notes(linked)
+        link_notes(linked, lesson)
+    fixed = set(lesson.fixed) if lesson is not None else set()
     values, slots = {}, {}
     for section, columns in SECTIONS.items():
         st.subheader(section)
         if section == "Network":
-            values["hidden_layers"] = layer_units_inputs()
+            values["hidden_layers"] = layer_units_inputs("hidden_layers" in fixed)
             slots["hidden_layers"] = st.empty()
         rows = [s for s in SETTINGS if s.section == section and s.kind != "layers"]
         for start in range(0, len(rows), columns):
             for setting, column in zip(rows[start : start + columns], st.columns(columns)):
-                values[setting.name] = setting_input(setting, column)
+                values[setting.name] = setting_input(setting, column, setting.name in fixed)
                 slots[setting.name] = column.empty()
     try:
         config = TrainConfig(**values)
+        if lesson is not None:
+            config = lesson.apply(config)
     except ConfigError as error:
         slots.get(error.field, slots["hidden_layers"]).error(error.message, icon=":material/error:")
         return None
     return config if not config.include_drawings or drawings_to_include(slots["include_drawings"]) else None
+
+
+def challenge_check(config: TrainConfig, lesson: Lesson) -> None:
+    """Whether these settings keep to the lesson's challenge, before anything trains."""
+    broken = lesson.challenge.broken_by(config)
+    if broken:
+        st.warning(
+            f"Over the challenge: {'; '.join(broken)}. It can still train, but ranks after every run within it.",
+            icon=":material/flag:",
+        )
+    else:
+        st.success(f"Within the challenge ({', '.join(lesson.challenge.rules())}).", icon=":material/flag:")
 
 
 def drawings_to_include(slot) -> bool:
@@ -300,7 +355,7 @@ def interruption(error: str | None) -> str:
     return error.rstrip(".") if error else "the server stopped while it trained"
 
 
-def start_button(config: TrainConfig | None, shown_job) -> None:
+def start_button(config: TrainConfig | None, shown_job, lesson: Lesson | None) -> None:
     """Start, or queue behind the trainings already running; one active run per browser tab."""
     started = st.session_state.setdefault("started_runs", set())
     own_run_active = shown_job is not None and shown_job.status in ACTIVE_STATUSES and shown_job.run_id in started
@@ -324,14 +379,20 @@ def start_button(config: TrainConfig | None, shown_job) -> None:
         try:
             drawings = DrawingsRecord(folder=str(drawing_set().folder)) if config.include_drawings else None
             job = manager.submit(
-                config, drawings, owner=person.owner, owner_name=person.name, share=queue_share(person)
+                config,
+                drawings,
+                owner=person.owner,
+                owner_name=person.name,
+                share=queue_share(person),
+                lesson=lesson.lesson_id if lesson is not None else None,
             )
         except StoreError as error:
             st.error(str(error), icon=":material/error:")
         else:
             started.add(job.run_id)
             # Through navigation, so the run id lands in the URL and a reload finds the run again.
-            st.switch_page("pages/train.py", query_params={"run": job.run_id})
+            lesson_query = {"lesson": lesson.lesson_id} if lesson is not None else {}
+            st.switch_page("pages/train.py", query_params={"run": job.run_id, **lesson_query})
     ahead = len(manager.active())
     if ahead and not own_run_active:
         st.caption(
@@ -342,6 +403,7 @@ def start_button(config: TrainConfig | None, shown_job) -> None:
         st.caption("Defaults: 2 layers of 512, ReLU, dropout 0.2 — the classic Keras MNIST network.")
 
 
+lesson = opened_lesson()
 run_id = train_page_run_id()
 job = manager.get(run_id) if run_id else None
 # A page opened on a run (after Start, a reload, a link) shows that run first, its settings folded away.
@@ -359,13 +421,15 @@ if not watching or settings.open:
     with settings:
         form_column, summary_column = st.columns([3, 2], gap="large")
         with form_column:
-            config = hyperparameter_form()
+            config = hyperparameter_form(lesson)
             if config is not None and config.augment:
                 augmented_examples(config.seed)
         with summary_column:
             if config is not None:
                 model_summary(config)
-            start_button(config, job)
+                if lesson is not None and lesson.challenge.any:
+                    challenge_check(config, lesson)
+            start_button(config, job, lesson)
             if config is not None:
                 settings_link(config, key="form")
 

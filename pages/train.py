@@ -285,10 +285,15 @@ def live_training(run_id: str, status: str) -> None:
     live_run_component(run_id, batches, epochs, job.config, job.status, progress)
 
 
-def whose_run(owner: str | None, owner_name: str) -> None:
-    """Whose run this is (as plain text: a name is whatever its owner typed)."""
+def whose_run(owner: str | None, owner_name: str, lesson_id: str | None = None) -> None:
+    """Whose run this is, and the lesson it was started under (as plain text: names and titles are as typed)."""
     if owner is not None:
         st.text(f"Started by {owner_label(owner, owner_name)}")
+    if lesson_id is not None:
+        try:
+            st.text(f"Under the lesson {lesson_book().get(lesson_id).title}")
+        except LessonError:
+            st.text("Under a lesson that has since been deleted")
 
 
 def stop_button(job) -> None:
@@ -321,7 +326,7 @@ def finished_run(run_id: str) -> None:
         return
     st.markdown(f"#### Run `{run_id}` {status_badge(info.status)}")
     st.caption(info.config.summary())
-    whose_run(info.owner, info.owner_name)
+    whose_run(info.owner, info.owner_name, info.lesson)
     if info.status == FAILED:
         st.error(
             f"Training failed: {info.error}\n\nCheck the settings, free some disk space if the message "

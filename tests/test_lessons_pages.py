@@ -121,3 +121,16 @@ def test_a_learner_cannot_make_change_or_delete_a_lesson(store):
     assert not ada.exception
     assert LessonBook(store.root).all() == ([lesson], [])
     assert store.classroom().lesson is None
+
+
+def test_the_teacher_sees_a_damaged_lesson_with_its_reason_and_deletes_it(store):
+    book = LessonBook(store.root)
+    kept = book.create("Kept", "", TrainConfig(), {"dropout"})
+    broken = book.create("Broken", "", TrainConfig(), {"dropout"})
+    book.path(broken.lesson_id).write_text('{"title": "Broken", "settings": {"dropout": 3}}')
+    teacher = person(TEACHER, "pages/lessons.py")
+    (warning,) = [w for w in teacher.warning if "damaged lesson" in w.value]
+    assert broken.lesson_id in warning.value
+    next(b for b in teacher.button if b.key == f"delete-damaged-{broken.lesson_id}").click().run()
+    assert book.all() == ([kept], [])
+    assert not [w for w in teacher.warning if "damaged lesson" in w.value]

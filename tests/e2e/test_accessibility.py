@@ -9,6 +9,7 @@ import pytest
 
 from core.config import TrainConfig
 from core.drawings.folder import DrawingSet
+from core.runs.lessons import Challenge, LessonBook
 from core.runs.store import RunStore
 from core.training.worker import train_run
 from tests.browser import ROOT, Server, wait_idle
@@ -25,6 +26,7 @@ PAGES = {
     "Runs": ("/runs", "The test digits behind the numbers"),
     "Draw": ("/draw", "Draw a digit"),
     "Your drawings": ("/drawings", "Your drawings"),
+    "Lessons": ("/lessons", "Lessons"),
 }
 AUDIT = """async () => {
   const rules = {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}};
@@ -41,12 +43,14 @@ PAGE_BACKGROUND = "() => getComputedStyle(document.querySelector('[data-testid=s
 
 @pytest.fixture(scope="module")
 def class_server(tmp_path_factory):
-    """A server with a finished run and one saved drawing, so every page has its pictures and charts."""
+    """A server with a finished run, one saved drawing and a lesson, so every page has its pictures and charts."""
     folder = tmp_path_factory.mktemp("a11y")
     store = RunStore(folder / "runs")
     run_id = store.create_run(TrainConfig(hidden_layers=(64,), epochs=2, train_limit=3_000, patience=0))
     assert train_run(store, run_id, lambda event: None, lambda: False)["status"] == "completed"
     DrawingSet(folder / "drawings").save(1, line_canvas(np.random.default_rng(0)))
+    lesson = LessonBook(store.root).create("Tiny nets", "Beat 90%.", TrainConfig(), {"dropout"}, Challenge(epochs=5))
+    store.set_current_lesson(lesson.lesson_id)  # Home shows it and its ranking, Lessons lists it
     server = Server(store.root, folder / "server.log").start()
     server.run_id = run_id
     yield server

@@ -134,3 +134,19 @@ def test_the_teacher_sees_a_damaged_lesson_with_its_reason_and_deletes_it(store)
     next(b for b in teacher.button if b.key == f"delete-damaged-{broken.lesson_id}").click().run()
     assert book.all() == ([kept], [])
     assert not [w for w in teacher.warning if "damaged lesson" in w.value]
+
+
+def test_the_teacher_changes_a_lesson_in_place(store):
+    book = LessonBook(store.root)
+    lesson = book.create("Draft", "", TrainConfig(), {"dropout"})
+    teacher = person(TEACHER, "pages/lessons.py")
+    edit = f"edit-{lesson.lesson_id}"
+    teacher.text_input(key=f"{edit}-title").set_value("Tiny nets")
+    teacher.number_input(key=f"{edit}-epochs").set_value(4)
+    teacher.multiselect(key=f"{edit}-changeable").set_value(["hidden_layers"])
+    next(b for b in teacher.button if b.label == "Save the lesson").click().run()
+    assert not teacher.exception
+    ((changed,), _) = book.all()
+    assert (changed.lesson_id, changed.created) == (lesson.lesson_id, lesson.created)
+    assert changed.title == "Tiny nets" and changed.challenge == Challenge(epochs=4)
+    assert changed.changeable == {"hidden_layers"}

@@ -81,18 +81,22 @@ def settings_of_address(address: str) -> TrainConfig:
 def lesson_form(lesson: Lesson | None, key: str) -> None:
     """Make a lesson (`lesson` None) or change one. Only the teacher sees it, and the click is checked again."""
     with st.form(key=f"{key}-form", border=True):
-        title = st.text_input("Title", value=lesson.title if lesson else "", max_chars=MAX_TITLE_CHARS)
+        title = st.text_input(
+            "Title", value=lesson.title if lesson else "", max_chars=MAX_TITLE_CHARS, key=f"{key}-title"
+        )
         text = st.text_area(
             "Instructions",
             value=lesson.text if lesson else "",
             max_chars=MAX_TEXT_CHARS,
             help="Shown to the class exactly as typed, as plain text.",
+            key=f"{key}-text",
         )
         address = st.text_input(
             "Starting settings",
             value=train_address(lesson.settings if lesson else DEFAULTS),
             help="An address from **Link to these settings** on the Train page (set the form there, then copy its "
             "link), or just the part after the ?. Settings it does not name keep their defaults.",
+            key=f"{key}-settings",
         )
         changeable = st.multiselect(
             "Learners may change",
@@ -100,16 +104,31 @@ def lesson_form(lesson: Lesson | None, key: str) -> None:
             default=[name for name in CHANGEABLE if name in lesson.changeable] if lesson else ["hidden_layers"],
             format_func=lambda name: SETTING[name].label,
             help="The other settings are shown in the form but fixed to the starting settings.",
+            key=f"{key}-changeable",
         )
         st.caption("Challenge (optional): a run counts in the lesson's ranking only within these limits.")
         limits = lesson.challenge if lesson else Challenge()
         a, b, c = st.columns(3)
         parameters = a.number_input(
-            "At most parameters", 1, MOST_PARAMETERS, value=limits.parameters, step=1_000, placeholder="no limit"
+            "At most parameters",
+            1,
+            MOST_PARAMETERS,
+            value=limits.parameters,
+            step=1_000,
+            placeholder="no limit",
+            key=f"{key}-parameters",
         )
-        epochs = b.number_input("At most epochs", 1, MAX_EPOCHS, value=limits.epochs, placeholder="no limit")
+        epochs = b.number_input(
+            "At most epochs", 1, MAX_EPOCHS, value=limits.epochs, placeholder="no limit", key=f"{key}-epochs"
+        )
         images = c.number_input(
-            "At most training images", 100, TRAIN_IMAGES, value=limits.images, step=1_000, placeholder="no limit"
+            "At most training images",
+            100,
+            TRAIN_IMAGES,
+            value=limits.images,
+            step=1_000,
+            placeholder="no limit",
+            key=f"{key}-images",
         )
         saved = st.form_submit_button("Save the lesson" if lesson else "Create the lesson", type="primary")
     if not saved:

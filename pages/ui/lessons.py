@@ -106,7 +106,7 @@ def lesson_form(lesson: Lesson | None, key: str) -> None:
             help="The other settings are shown in the form but fixed to the starting settings.",
             key=f"{key}-changeable",
         )
-        st.caption("Challenge (optional): a run counts in the lesson's ranking only within these limits.")
+        st.caption("Challenge (optional): in the lesson's ranking, runs within these limits come before every run past them.")
         limits = lesson.challenge if lesson else Challenge()
         a, b, c = st.columns(3)
         parameters = a.number_input(

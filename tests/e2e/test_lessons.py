@@ -67,7 +67,10 @@ def test_a_teacher_makes_a_lesson_and_two_learners_train_under_its_challenge(tmp
         for page, place in ((ada, "You: 1st of 2"), (bob, "You: 2nd of 2")):
             page.goto(server.url)
             page.get_by_text("The lesson's ranking", exact=True).wait_for()
-            page.get_by_text("Best held-out accuracy with at most 30,000 parameters", exact=False).wait_for()
+            ranked_by = (
+                "Best held-out accuracy with at most 30,000 parameters, among the runs started under this lesson."
+            )
+            page.get_by_text(ranked_by, exact=True).wait_for()
             page.get_by_text(re.compile(place)).wait_for()
         bob.get_by_text(re.compile(r"your best run breaks the challenge \(50,890 parameters")).wait_for()
 

@@ -26,7 +26,7 @@ from core.config import (
     config_from_args,
     count_parameters,
     is_run_id,
-    settings_from_link,
+    linked_config,
 )
 from core.drawings.folder import DrawingSet, DrawingSetError, default_drawings_dir
 from core.drawings.inference import Classifier, ModelLoadError
@@ -87,18 +87,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--drawing-weight (the other settings' flags are not used)",
     )
     return parser.parse_args(argv)
-
-
-def linked_config(config: TrainConfig, address: str) -> TrainConfig:
-    """`config` with the settings a Train page link names; ConfigError for anything in it that is no setting or
-    cannot be read (a headless training should not start on half a link)."""
-    query = urlsplit(address).query if "?" in address else address
-    linked = settings_from_link(dict(parse_qsl(query, keep_blank_values=True)), others=("run", "lesson"))
-    if linked.unreadable:
-        raise ConfigError("link", f"in the link, {next(iter(linked.unreadable.values()))}")
-    if linked.ignored:
-        raise ConfigError("link", f"the link names no such setting: {', '.join(linked.ignored)}")
-    return config.replace(**linked.values)
 
 
 def link_lesson(address: str | None) -> str | None:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
@@ -549,6 +550,19 @@ def _from_link(setting: Setting, text: str):
     except ValueError:
         kind = "a whole number" if setting.kind == "int" else "a number"
         raise ValueError(f"{setting.label} is {kind}") from None
+
+
+def linked_config(config: TrainConfig, address: str) -> TrainConfig:
+    """`config` with the settings a Train page address (or what follows its ?) names; ConfigError for anything in
+    it that is no setting or cannot be read (a headless training, or a lesson, should not start on half a link)."""
+    address = address.strip()
+    query = urlsplit(address).query if "?" in address else address
+    linked = settings_from_link(dict(parse_qsl(query, keep_blank_values=True)), others=("run", "lesson"))
+    if linked.unreadable:
+        raise ConfigError("link", f"in the link, {next(iter(linked.unreadable.values()))}")
+    if linked.ignored:
+        raise ConfigError("link", f"the link names no such setting: {', '.join(linked.ignored)}")
+    return config.replace(**linked.values)
 
 
 def link_query(config: TrainConfig) -> str:

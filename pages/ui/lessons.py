@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit
-
 import streamlit as st
 
-from core.config import DEFAULTS, MAX_EPOCHS, SETTING, TRAIN_IMAGES, ConfigError, TrainConfig, settings_from_link
+from core.config import DEFAULTS, MAX_EPOCHS, SETTING, TRAIN_IMAGES, ConfigError, linked_config
 from core.runs.lessons import (
     CHANGEABLE,
     MAX_TEXT_CHARS,
@@ -66,18 +64,6 @@ def lesson_card(lesson: Lesson, *, is_current: bool = False, open_link: bool = T
             )
 
 
-def settings_of_address(address: str) -> TrainConfig:
-    """The settings a Train page address (or what follows its ?) names, on top of the defaults; ConfigError for a
-    name that is no setting or a value that cannot be read."""
-    query = urlsplit(address.strip()).query if "?" in address else address.strip()
-    linked = settings_from_link(dict(parse_qsl(query, keep_blank_values=True)), others=("run", "lesson"))
-    if linked.unreadable:
-        raise ConfigError("link", f"In the starting settings, {next(iter(linked.unreadable.values()))}.")
-    if linked.ignored:
-        raise ConfigError("link", f"The starting settings name no such setting: {', '.join(linked.ignored)}.")
-    return DEFAULTS.replace(**linked.values)
-
-
 def lesson_form(lesson: Lesson | None, key: str) -> None:
     """Make a lesson (`lesson` None) or change one. Only the teacher sees it, and the click is checked again."""
     with st.form(key=f"{key}-form", border=True):
@@ -106,7 +92,7 @@ def lesson_form(lesson: Lesson | None, key: str) -> None:
             help="The other settings are shown in the form but fixed to the starting settings.",
             key=f"{key}-changeable",
         )
-        st.caption("Challenge (optional): in the lesson's ranking, runs within these limits come before every run past them.")
+        st.caption("Challenge (optional): in the lesson's ranking, runs within these limits come before any past them.")
         limits = lesson.challenge if lesson else Challenge()
         a, b, c = st.columns(3)
         parameters = a.number_input(
@@ -137,14 +123,14 @@ def lesson_form(lesson: Lesson | None, key: str) -> None:
         st.error("Only the teacher can create or change lessons.", icon=":material/block:")
         return
     try:
-        settings = settings_of_address(address)
+        settings = linked_config(DEFAULTS, address)  # what it does not name keeps its default
         challenge = Challenge(parameters=parameters, epochs=epochs, images=images)
         if lesson is None:
             made = lesson_book().create(title, text, settings, changeable, challenge)
         else:
             made = lesson_book().change(lesson, title, text, settings, changeable, challenge)
     except ConfigError as error:
-        st.error(error.message, icon=":material/error:")
+        st.error(f"Starting settings: {error.message}", icon=":material/error:")
         return
     except LessonError as error:
         st.error(str(error), icon=":material/error:")

@@ -217,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         store.prepare()
         lesson_name = args.lesson or link_lesson(args.link)
+        if lesson_name is not None and args.fine_tune is not None:
+            raise UsageError("a lesson trains its own settings from scratch; --fine-tune does not go with it")
         if lesson_name is not None:
             lesson = find_lesson(store, lesson_name)
             config = lesson.apply(linked_config(lesson.settings, args.link) if args.link else lesson.settings)

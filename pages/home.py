@@ -12,7 +12,7 @@ from pages.ui.store import run_store, usable_runs
 from pages.ui.text import literal
 
 
-def class_view(runs: list) -> None:
+def class_view(runs: list, lesson: Lesson | None) -> None:
     """Each person's best held-out test accuracy and the network that reached it; the teacher can switch it off."""
     person, classroom = current_person(), run_store().classroom()
     if person.teacher:
@@ -24,7 +24,6 @@ def class_view(runs: list) -> None:
                 st.error(str(error), icon=":material/error:")
     elif not classroom.leaderboard:
         return
-    lesson = current_lesson()
     if lesson is not None:
         lesson_ranking(runs, lesson, classroom.names, person.owner)
     board = class_leaderboard(runs, classroom.names)
@@ -143,4 +142,4 @@ else:
         "No trained model yet. Start on the **Train** page: the default network trains in about a minute.",
         icon=":material/lightbulb:",
     )
-class_view(runs)
+class_view(runs, shown_lesson)

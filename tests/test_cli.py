@@ -152,3 +152,6 @@ def test_cli_trains_a_lesson_by_its_title_and_says_whether_it_keeps_the_challeng
     assert "challenge: broken (25,450 parameters, over 13,000)" in result.stdout
     result = run_cli("--lesson", "no such lesson", "--runs-dir", str(tmp_path))
     assert result.returncode == 2 and f"lessons there: {lesson.lesson_id} (Tiny nets)" in result.stderr
+    result = run_cli("--lesson", "Tiny nets", "--fine-tune", run.run_id, "--runs-dir", str(tmp_path))
+    assert result.returncode == 2 and "--fine-tune does not go with it" in result.stderr
+    assert len(RunStore(tmp_path).list_runs()) == 2

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from core.config import DEFAULTS, TrainConfig, count_parameters
-from core.runs.lessons import Challenge, LessonBook, LessonError, lesson_leaderboard, training_images
+from core.config import DEFAULTS, TrainConfig, count_parameters, training_images
+from core.runs.lessons import Challenge, LessonBook, LessonError, lesson_leaderboard
 from core.runs.results import RunMetrics
 from core.runs.store import RunInfo, RunStore
 

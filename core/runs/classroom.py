@@ -272,6 +272,18 @@ class BestOfPerson:
     runs: int
 
 
+def counts_for_the_class(run) -> bool:
+    """Whether a run is one of a person's results here: theirs, trained on this server (not imported), with results
+    and a model, and readable."""
+    return (
+        getattr(run, "owner", None) is not None
+        and run.problem is None
+        and run.metrics is not None
+        and run.has_model
+        and run.stop_reason != IMPORTED
+    )
+
+
 def class_leaderboard(runs: Iterable, names: Mapping[str, str] | None = None) -> list[BestOfPerson]:
     """Each person's best held-out test accuracy, best first, with the network that reached it.
 
@@ -284,11 +296,9 @@ def class_leaderboard(runs: Iterable, names: Mapping[str, str] | None = None) ->
     counts: dict[str, int] = {}
     newest: dict[str, object] = {}
     for run in runs:
-        owner = getattr(run, "owner", None)
-        if owner is None or run.problem is not None or run.metrics is None or not run.has_model:
+        if not counts_for_the_class(run):
             continue
-        if run.stop_reason == IMPORTED:
-            continue
+        owner = run.owner
         counts[owner] = counts.get(owner, 0) + 1
         if owner not in newest or run.created > newest[owner].created:
             newest[owner] = run

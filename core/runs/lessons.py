@@ -12,11 +12,9 @@ check that on every click before they call this module.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import secrets
 import time
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +27,11 @@ from core.config import (
     count_parameters,
     is_int,
     is_lesson_id,
+    training_images,
 )
 from core.runs.atomic_files import explain_os_error, write_json_atomic
-from core.runs.classroom import clean_name, placeholder_name
+from core.runs.classroom import clean_name, counts_for_the_class, placeholder_name
 from core.runs.files import Damaged, is_time, read_json
-from core.runs.states import IMPORTED
 
 FOLDER = "lessons"
 MAX_TITLE_CHARS = 80
@@ -47,13 +45,11 @@ class LessonError(ValueError):
 
 
 def clean_text(text) -> str:
-    """A lesson's instructions as stored and shown: printable lines (tabs as spaces), at most MAX_TEXT_CHARS."""
+    """A lesson's instructions as stored and shown: lines cleaned as a name is (printable, single spaces), at most
+    MAX_TEXT_CHARS in all."""
     if not isinstance(text, str):
         return ""
-    lines = []
-    for line in text.replace("\r\n", "\n").split("\n"):
-        kept = "".join(ch if unicodedata.category(ch)[0] not in "CZ" or ch == " " else " " for ch in line)
-        lines.append(kept.rstrip())
+    lines = [clean_name(line, most=MAX_TEXT_CHARS) for line in text.replace("\r\n", "\n").split("\n")]
     return "\n".join(lines).strip("\n")[:MAX_TEXT_CHARS].strip()
 
 
@@ -66,6 +62,7 @@ class Challenge:
     images: int | None = None
 
     LIMITS = {"parameters": (1, MOST_PARAMETERS), "epochs": (1, MAX_EPOCHS), "images": (100, TRAIN_IMAGES)}
+    WORDS = {"parameters": "parameters", "epochs": "epochs", "images": "training images"}
 
     def __post_init__(self) -> None:
         for name, (low, high) in self.LIMITS.items():
@@ -80,7 +77,7 @@ class Challenge:
     def rules(self) -> list[str]:
         """The limits in words: ["at most 50,000 parameters", "at most 5 epochs"]."""
         return [
-            f"at most {value:,} {'training images' if name == 'images' else name}"
+            f"at most {value:,} {self.WORDS[name]}"
             for name in self.LIMITS
             if (value := getattr(self, name)) is not None
         ]
@@ -92,18 +89,11 @@ class Challenge:
             "epochs": config.epochs,
             "images": training_images(config),
         }
-        words = {"parameters": "parameters", "epochs": "epochs", "images": "training images"}
         return [
-            f"{used[name]:,} {words[name]}, over {limit:,}"
+            f"{used[name]:,} {self.WORDS[name]}, over {limit:,}"
             for name in self.LIMITS
             if (limit := getattr(self, name)) is not None and used[name] > limit
         ]
-
-
-def training_images(config: TrainConfig) -> int:
-    """How many of MNIST's images a run trains on (all but the validation images unless it is limited)."""
-    available = TRAIN_IMAGES - config.validation_size
-    return available if config.train_limit is None else min(config.train_limit, available)
 
 
 @dataclass(frozen=True)
@@ -138,7 +128,7 @@ class Lesson:
 
     def apply(self, config: TrainConfig) -> TrainConfig:
         """`config` with every fixed setting put back to the lesson's: whatever a page sends, those stay."""
-        return dataclasses.replace(config, **{name: getattr(self.settings, name) for name in self.fixed})
+        return config.replace(**{name: getattr(self.settings, name) for name in self.fixed})
 
     def to_dict(self) -> dict:
         return {
@@ -301,9 +291,7 @@ def lesson_leaderboard(runs, lesson: Lesson, names=None) -> list[LessonEntry]:
     names = names or {}
     best: dict[str, tuple] = {}
     for run in runs:
-        if run.lesson != lesson.lesson_id or run.owner is None or run.problem is not None:
-            continue
-        if run.metrics is None or not run.has_model or run.stop_reason == IMPORTED:
+        if run.lesson != lesson.lesson_id or not counts_for_the_class(run):
             continue
         broken = tuple(lesson.challenge.broken_by(run.config))
         rank = (not broken, run.metrics.test_accuracy)

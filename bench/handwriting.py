@@ -33,7 +33,7 @@ from core.runs.store import RunStore
 from core.training.teaching import fine_tune_config
 
 TEACH_PER_DIGIT = 12  # the app keeps every fifth of each digit out: 10 of each teach
-WEIGHTS = (0.1, 0.3, DEFAULTS.drawing_weight)  # the fine-tunes' weights of your drawings: the trade, measured
+WEIGHTS = (0.1, 0.3, DEFAULTS.drawing_weight, 0.8)  # the fine-tunes' weights of your drawings: the trade, measured
 
 
 def teaching_canvases(seed: int) -> list[tuple[int, np.ndarray]]:

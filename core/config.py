@@ -335,10 +335,10 @@ SETTINGS: tuple[Setting, ...] = (
         "How much of every epoch your drawings make up, each repeated and varied (0.5: half), when they are "
         "included or a model is fine-tuned on them. More learns your style more, and may cost some of "
         "MNIST's accuracy: each taught run shows both.",
-        0.5,
+        0.65,
         "float",
         low=0.05,
-        high=0.6,
+        high=0.8,
         step=0.05,
         flag="--drawing-weight",
         section="Data",

@@ -48,10 +48,10 @@ def test_every_variant_is_prepared_like_a_drawing(drawings):
 def test_variants_keep_their_drawings_pen_on_average(drawings):
     # Leaning and wobbling thin the strokes once the digit is scaled back into its box; a network taught on
     # thinner variants would learn "thin" as part of the style and miss the drawings themselves.
-    variants = vary(np.repeat(drawings, 50, axis=0), np.random.default_rng(5)).reshape(6, 50, FIELD, FIELD)
+    variants = vary(np.repeat(drawings, 200, axis=0), np.random.default_rng(5)).reshape(6, 200, FIELD, FIELD)
     ratios = variants.sum(axis=(2, 3)) / drawings.sum(axis=(1, 2))[:, None]
-    assert np.allclose(ratios.mean(axis=1), 1, atol=0.08)
-    assert ratios.min() < 0.9 and ratios.max() > 1.1  # yet the pen itself varies
+    assert abs(ratios.mean() - 1) < 0.06 and np.allclose(ratios.mean(axis=1), 1, atol=0.12)
+    assert ratios.min() < 0.8 and ratios.max() > 1.2  # yet the pen itself varies
 
 
 def test_variants_differ_from_their_drawing_and_from_each_other(drawings):
@@ -69,9 +69,10 @@ def test_variants_differ_from_their_drawing_and_from_each_other(drawings):
         flat, target = blurred(images).reshape(len(images), -1), blurred(drawing).ravel()
         return flat @ target / (np.linalg.norm(flat, axis=1) * np.linalg.norm(target))
 
+    # Other people's hands move far enough that a rare variant may look more like the other kind: nine in ten not.
     square, line = drawings[0], drawings[3]
-    assert (likeness(variants[0], square) > likeness(variants[0], line)).all()
-    assert (likeness(variants[3], line) > likeness(variants[3], square)).all()
+    assert (likeness(variants[0], square) > likeness(variants[0], line)).mean() >= 0.9
+    assert (likeness(variants[3], line) > likeness(variants[3], square)).mean() >= 0.9
 
 
 def test_rotation_and_slant_lean_an_upright_stroke_both_ways_within_their_bounds():
@@ -89,3 +90,23 @@ def test_rotation_and_slant_lean_an_upright_stroke_both_ways_within_their_bounds
         ]
         assert max(np.abs(angles)) <= bound + 3  # a stroke two pixels wide measures within a few degrees
         assert min(angles) < -bound / 2 and max(angles) > bound / 2
+
+
+def test_the_wobble_bends_a_stroke_smoothly_within_its_bound():
+    upright = np.zeros((FIELD, FIELD), np.float32)
+    upright[4:24, 13:15] = 1.0
+
+    def bends(variation):  # per variant: the stroke's largest departure from its own straight line, in pixels
+        out = []
+        for variant in vary(np.repeat(upright[None], 100, axis=0), np.random.default_rng(6), variation):
+            rows = np.flatnonzero(variant.sum(axis=1) > 0.5)
+            centres = np.array([(variant[r] * np.arange(FIELD)).sum() / variant[r].sum() for r in rows])
+            line = np.polyval(np.polyfit(rows, centres, 1), rows)
+            out.append(np.abs(centres - line).max())
+        return np.array(out)
+
+    wobble = Variation(**{**STILL.__dict__, "wobble_pixels": 4.8})
+    straight, bent = bends(STILL), bends(wobble)
+    assert straight.max() < 0.2
+    assert np.median(bent) > 0.25 and bent.max() <= 4.8  # bent, as a hand bends a stroke, never past the bound
+    assert np.median(bends(Variation(**{**STILL.__dict__, "wobble_pixels": 1.2}))) < np.median(bent) / 3

@@ -1,11 +1,12 @@
-"""Vary a drawing the way one person's hand varies from one time to the next.
+"""Vary a drawing the way hands vary: one person's from one time to the next, and the next person's.
 
-Ten examples of a digit teach a style only if the network sees each of them written many ways: a little
-more upright or more slanted, rounder or narrower, with a wobble in the stroke and a thicker or finer
-pen. Each variant is then prepared again like a drawing (cropped to its ink, scaled into MNIST's 20x20
-box and centred by its centre of mass, core.drawings.preprocessing), so it is a digit the Draw page
-could have produced, never one cut at the edge or off centre. MNIST's own augmentation (the Augment
-setting, Keras layers) is milder: its digits are already many writers'.
+Ten examples of a digit teach a style only if the network sees each of them written many ways: more
+upright or more slanted, rounder or narrower, with the strokes bent out of line (a smooth, "elastic"
+displacement, the change that reading other people's digits gained most from: docs/benchmarks.md has the
+search) and a thicker or finer pen. Each variant is then prepared again like a drawing (cropped to its
+ink, scaled into MNIST's 20x20 box and centred by its centre of mass, core.drawings.preprocessing), so it
+is a digit the Draw page could have produced, never one cut at the edge or off centre. MNIST's own
+augmentation (the Augment setting, Keras layers) is milder: its digits are already many writers'.
 
 All numpy, a batch at once: the training worker makes every repeat of a drawing its own variant, before
 training (core.training.teaching.training_arrays).
@@ -24,12 +25,12 @@ from core.drawings.preprocessing import BOX, FIELD, INK_THRESHOLD, center_of_mas
 class Variation:
     """How far a variant may move from its drawing; each amount is drawn uniformly within +-."""
 
-    rotate_degrees: float = 12.0
-    slant: float = 0.3  # horizontal shear: x moves by slant * y (y in pixels from the centre)
-    stretch: float = 0.15  # width against height, as a fraction
-    wobble_pixels: float = 1.2  # the largest move of the smooth random displacement ("elastic")
+    rotate_degrees: float = 20.0
+    slant: float = 0.5  # horizontal shear: x moves by slant * y (y in pixels from the centre)
+    stretch: float = 0.25  # width against height, as a fraction
+    wobble_pixels: float = 4.8  # the largest move of the smooth random displacement ("elastic")
     wobble_smoothness: float = 4.0  # pixels: the displacement's Gaussian width; larger is smoother
-    thickness: float = 0.3  # the pen's ink, times a factor from 1 / (1 + thickness) to 1 + thickness
+    thickness: float = 0.5  # the pen's ink, times a factor from 1 / (1 + thickness) to 1 + thickness
 
 
 def vary(images: np.ndarray, rng: np.random.Generator, variation: Variation = Variation()) -> np.ndarray:

@@ -15,13 +15,16 @@ import pytest
 from core.config import DEFAULTS
 from core.drawings.folder import Drawing, DrawingSet
 from core.drawings.inference import Classifier
+from core.drawings.preprocessing import preprocess_drawing
 from core.runs.drawings_record import DrawingsRecord, RecordError
 from core.runs.store import RunStore
 from core.training.teaching import (
+    DRAWING_LABEL_SMOOTHING,
     FINE_TUNE_EPOCHS,
     FINE_TUNE_LEARNING_RATE_FACTOR,
     MAX_COPIES,
     TeachingError,
+    TeachingPlan,
     copies_per_drawing,
     fine_tune_config,
     plan_teaching,
@@ -29,9 +32,10 @@ from core.training.teaching import (
     score_run,
     split_for_training,
     trained_drawings,
+    training_arrays,
     untrained,
 )
-from tests.conftest import LINES, SQUARES
+from tests.conftest import LINES, SQUARES, square_canvas
 from tests.test_cli import run_cli
 
 
@@ -54,12 +58,24 @@ def test_every_fifth_drawing_of_each_digit_is_kept_out_and_copies_sit_on_one_sid
     assert unseen <= {d.sha256 for d in held_again}
 
 
-@pytest.mark.parametrize("weight", [0.05, 0.1, 0.3, 0.6])
+@pytest.mark.parametrize("weight", [0.05, 0.1, 0.3, 0.65, 0.8])
 def test_drawings_are_repeated_to_their_weight_of_an_epoch_within_a_cap(weight):
     copies = copies_per_drawing(100, 55_000, weight)
     assert pytest.approx(weight, abs=0.002) == 100 * copies / (55_000 + 100 * copies)
     assert copies_per_drawing(1, 55_000, weight) == MAX_COPIES and copies_per_drawing(0, 55_000, weight) == 0
     assert copies_per_drawing(5_000, 1_000, weight) == 1  # never fewer than one
+
+
+def test_mnist_is_taught_as_it_is_and_the_variants_of_a_drawing_less_than_sure():
+    mnist, digits = np.random.default_rng(0).random((4, 28, 28), np.float32), np.array([0, 1, 2, 3], np.uint8)
+    drawing = preprocess_drawing(square_canvas(np.random.default_rng(1))).image
+    plan = TeachingPlan(drawing[None], np.array([7], np.uint8), copies=6, start_weights=None, record=None)
+    images, targets = training_arrays(mnist, digits, plan, seed=0)
+    assert images.shape == (10, 28, 28) and targets.shape == (10, 10) and np.allclose(targets.sum(axis=1), 1)
+    assert np.array_equal(images[:4], mnist) and np.array_equal(targets[:4], np.eye(10, dtype=np.float32)[digits])
+    sure, rest = 1 - DRAWING_LABEL_SMOOTHING + DRAWING_LABEL_SMOOTHING / 10, DRAWING_LABEL_SMOOTHING / 10
+    assert np.allclose(targets[4:, 7], sure) and np.allclose(np.delete(targets[4:], 7, axis=1), rest)
+    assert len({variant.tobytes() for variant in images[4:]}) == 6  # each repeat its own variant
 
 
 def test_a_fine_tune_is_short_from_its_parents_network_at_the_weight_asked(tiny_config):

@@ -51,7 +51,9 @@ def describe_layers(config: TrainConfig) -> list[LayerRow]:
     return rows
 
 
-def build_model(config: TrainConfig, steps_per_execution: int = 1, fused_updates: bool = False):
+def build_model(
+    config: TrainConfig, steps_per_execution: int = 1, fused_updates: bool = False, soft_targets: bool = False
+):
     """Build and compile the Keras MLP described by `config`.
 
     Input is a 28x28 float image in [0, 1]; output is ten softmax probabilities,
@@ -59,7 +61,9 @@ def build_model(config: TrainConfig, steps_per_execution: int = 1, fused_updates
     only in training) come first; with `fast_mode`, hidden layers compute in 16 bits.
     `steps_per_execution` training steps run per call into TensorFlow (core.training.machine), and
     `fused_updates` has TensorFlow's fused kernels update the weights (core.training.fused_updates): for
-    training; a model to be saved keeps Keras's stock optimizer, which any Keras can load.
+    training; a model to be saved keeps Keras's stock optimizer, which any Keras can load. With
+    `soft_targets` it trains on ten probabilities per image instead of its digit (your drawings' variants are
+    taught less than sure: core.training.teaching.training_arrays).
     """
     import keras
 
@@ -79,7 +83,7 @@ def build_model(config: TrainConfig, steps_per_execution: int = 1, fused_updates
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(
         optimizer=optimizer,
-        loss="sparse_categorical_crossentropy",
+        loss="categorical_crossentropy" if soft_targets else "sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
     )

@@ -6,7 +6,8 @@ Two ways to teach:
   MNIST's training images. A few dozen drawings would be lost among 55,000, so each is repeated
   (`copies_per_drawing`: together the setting `drawing_weight` of an epoch) and every repeat is a
   variant of it (core.training.drawing_variants: rotation, slant, width, a wobble, pen thickness),
-  so repeats teach a style rather than the exact pixels.
+  so repeats teach a style rather than the exact pixels; each is taught as a little less than sure of
+  its digit (DRAWING_LABEL_SMOOTHING).
 - **Fine-tune**: a short training (FINE_TUNE_EPOCHS epochs at FINE_TUNE_LEARNING_RATE_FACTOR of the learning rate) that
   starts from a finished run's weights, on the same mix. MNIST stays in the mix so that the model
   keeps what it knew; early stopping still watches MNIST's validation images.
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.config import SETTING, TrainConfig
+from core.config import NUM_CLASSES, SETTING, TrainConfig
 from core.drawings.folder import Drawing, DrawingSet, DrawingSetError
 from core.keras_file.errors import ModelImportError
 from core.keras_file.reading import read_stored_model
@@ -37,7 +38,11 @@ from core.training.drawing_variants import vary
 HELD_OUT_EVERY = 5  # of each digit's drawings, every fifth is kept out of training, to test on
 # Repeats of one drawing per epoch, at most: for a handful of drawings the weight alone would ask for tens of
 # thousands of copies of each.
-MAX_COPIES = 1_000
+MAX_COPIES = 2_500
+VARY_BATCH = 8_192  # variants made at a time, so that a class's weight of 0.8 needs no gigabytes
+# A variant is taught as 90% sure of its digit, not 100%: a strong variant can look like another digit (a bent
+# 1 like a 7), and pushing it to certainty moves the boundaries MNIST's digits need. bench/handwriting.py's choice.
+DRAWING_LABEL_SMOOTHING = 0.1
 FINE_TUNE_EPOCHS = 3
 FINE_TUNE_LEARNING_RATE_FACTOR = 0.3  # of the parent's learning rate: bench/handwriting.py's choice
 
@@ -327,7 +332,19 @@ def _parent(store: RunStore, parent_id: str, config: TrainConfig):
 def training_arrays(
     x_train: np.ndarray, y_train: np.ndarray, plan: TeachingPlan, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST's training images with `plan.copies` variants of each drawing appended (fit shuffles them in)."""
-    images = vary(np.repeat(plan.images, plan.copies, axis=0), np.random.default_rng(seed))
-    labels = np.repeat(plan.labels, plan.copies, axis=0)
-    return np.concatenate([x_train, images.astype(x_train.dtype)]), np.concatenate([y_train, labels])
+    """MNIST's training images with `plan.copies` variants of each drawing appended (fit shuffles them in), and
+    each image's target: ten probabilities, MNIST's sure of their digit, the variants DRAWING_LABEL_SMOOTHING less."""
+    rng = np.random.default_rng(seed)
+    repeats = np.repeat(plan.images, plan.copies, axis=0)
+    images = np.empty(repeats.shape, dtype=x_train.dtype)
+    for start in range(0, len(repeats), VARY_BATCH):  # vary's coordinate maps take ~50 bytes a pixel
+        images[start : start + VARY_BATCH] = vary(repeats[start : start + VARY_BATCH], rng)
+    variant_targets = targets(np.repeat(plan.labels, plan.copies, axis=0), DRAWING_LABEL_SMOOTHING)
+    return np.concatenate([x_train, images]), np.concatenate([targets(y_train), variant_targets])
+
+
+def targets(labels: np.ndarray, smoothing: float = 0.0) -> np.ndarray:
+    """(n, 10) float32 probabilities: `1 - smoothing` on each label's digit, the rest shared by all ten."""
+    out = np.full((len(labels), NUM_CLASSES), smoothing / NUM_CLASSES, dtype=np.float32)
+    out[np.arange(len(labels)), labels] += 1 - smoothing
+    return out

@@ -37,7 +37,7 @@ from core.training.data import bundled_mnist, split_mnist
 from core.training.evaluation import evaluate
 from core.training.machine import limit_threads, steps_per_execution
 from core.training.model import build_model, export_model, set_dense_weights
-from core.training.teaching import plan_teaching, training_arrays
+from core.training.teaching import plan_teaching, targets, training_arrays
 
 MONITOR = "val_accuracy"
 LR_FACTOR, LR_PATIENCE, MIN_LEARNING_RATE = 0.5, 1, 1e-6  # with reduce_lr: halve after one stalled epoch
@@ -118,13 +118,19 @@ def _train(
     config = store.load_config(run_id)
     data = split_mnist(bundled_mnist(), validation_size=config.validation_size, train_limit=config.train_limit)
     keras.utils.set_random_seed(config.seed)
-    x_train, y_train, teaching = data.x_train, data.y_train, None
+    x_train, y_train, y_val, teaching = data.x_train, data.y_train, data.y_val, None
     if config.include_drawings:
         # Recorded before the first step, so every model this run saves is known to have seen them.
         teaching = plan_teaching(store, run_id, config, mnist_images=len(x_train))
         x_train, y_train = training_arrays(x_train, y_train, teaching, seed=config.seed)
+        y_val = targets(y_val)  # the same form as the training targets: ten probabilities each
     steps = -(-len(x_train) // config.batch_size)
-    model = build_model(config, steps_per_execution=steps_per_execution(config, steps), fused_updates=True)
+    model = build_model(
+        config,
+        steps_per_execution=steps_per_execution(config, steps),
+        fused_updates=True,
+        soft_targets=teaching is not None,
+    )
     if teaching is not None and teaching.start_weights is not None:
         set_dense_weights(model, teaching.start_weights)  # a fine-tune: from its parent's weights
     early = keras.callbacks.EarlyStopping(
@@ -155,7 +161,7 @@ def _train(
         y_train,
         batch_size=config.batch_size,
         epochs=config.epochs,
-        validation_data=(data.x_val, data.y_val),
+        validation_data=(data.x_val, y_val),
         callbacks=callbacks,
         verbose=0,
     )

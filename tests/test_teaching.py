@@ -174,8 +174,8 @@ def test_a_fine_tune_starts_from_its_parent_and_records_it(taught):
     assert record.parent == taught.plain and record.parent_test_accuracy == parent_metrics.test_accuracy
     config = store.load_config(taught.fine_tune)
     assert config == fine_tune_config(taught.config)
-    assert store.load_metrics(taught.fine_tune).epochs_run == 3
-    # Starting from the parent's weights, 3 slow epochs keep MNIST near where the parent was.
+    assert store.load_metrics(taught.fine_tune).epochs_run == FINE_TUNE_EPOCHS
+    # Starting from the parent's weights, a few slow epochs keep MNIST near where the parent was.
     assert abs(store.load_metrics(taught.fine_tune).test_accuracy - parent_metrics.test_accuracy) < 0.05
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.config import DEFAULTS
 from core.drawings.folder import DrawingSet
 from core.drawings.inference import Classifier
 from core.engine.jobs import shared_manager
@@ -152,7 +153,7 @@ def test_a_fine_tune_at_the_chosen_weight_is_shown_against_its_start_and_the_oth
     points = trade["data"][0]
     # The model it started from, this one, and the fine-tune at the default weight, each at its MNIST test
     # accuracy and its score on the 4 drawings this run kept out (which none of them trained on).
-    assert points["text"] == ["untaught", "weight 30%", "weight 50%"]
+    assert points["text"] == ["untaught", "weight 30%", f"weight {DEFAULTS.drawing_weight:.0%}"]
     runs = (taught.plain, run_id, taught.fine_tune)
     assert points["x"] == [pytest.approx(store.load_metrics(r).test_accuracy) for r in runs]
     kept_out = {ref.sha256 for ref in record.held_out}

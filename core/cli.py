@@ -38,7 +38,7 @@ from core.runs.states import FINISHED_WITH_RESULTS, stop_reason_text
 from core.runs.store import RunStore, StoreError
 from core.training.model import describe_layers
 from core.training.teaching import (
-    FINE_TUNE_LEARNING_RATE_FACTOR,
+    FINE_TUNE_EPOCHS,
     TeachingError,
     fine_tune_config,
     fine_tune_parent,
@@ -83,8 +83,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         metavar="RUN",
         help="fine-tune this finished run on your drawings: a short training from its weights, with its network "
-        f"and settings at {FINE_TUNE_LEARNING_RATE_FACTOR:g} of its learning rate and your drawings at "
-        "--drawing-weight (the other settings' flags are not used)",
+        f"and settings for {FINE_TUNE_EPOCHS} epochs, its learning rate easing from the run's own towards zero, "
+        "and your drawings at --drawing-weight (the other settings' flags are not used)",
     )
     return parser.parse_args(argv)
 

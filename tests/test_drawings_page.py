@@ -16,7 +16,7 @@ from core.drawings.inference import Classifier
 from core.engine.jobs import shared_manager
 from core.runs.classroom import browser_owner
 from core.runs.store import RunStore, new_run_id
-from core.training.teaching import FINE_TUNE_LEARNING_RATE_FACTOR, copies_per_drawing
+from core.training.teaching import copies_per_drawing, fine_tune_config
 from tests.conftest import LINES, SQUARES
 from tests.test_classroom import TOKEN_A, TOKEN_B
 
@@ -124,9 +124,7 @@ def test_fine_tune_on_a_finished_run_starts_a_new_run_that_records_its_parent(co
     try:
         assert run_id not in (taught.plain, taught.include, taught.fine_tune)
         assert store.load_drawings_record(run_id).parent == taught.plain
-        assert store.load_config(run_id).learning_rate == pytest.approx(
-            taught.config.learning_rate * FINE_TUNE_LEARNING_RATE_FACTOR
-        )
+        assert store.load_config(run_id) == fine_tune_config(taught.config)
     finally:
         manager.stop(run_id)
         assert manager.get(run_id).wait(120)

@@ -8,9 +8,10 @@ Two ways to teach:
   variant of it (core.training.drawing_variants: rotation, slant, width, a wobble, pen thickness),
   so repeats teach a style rather than the exact pixels; each is taught as a little less than sure of
   its digit (DRAWING_LABEL_SMOOTHING).
-- **Fine-tune**: a short training (FINE_TUNE_EPOCHS epochs at FINE_TUNE_LEARNING_RATE_FACTOR of the learning rate) that
-  starts from a finished run's weights, on the same mix. MNIST stays in the mix so that the model
-  keeps what it knew; early stopping still watches MNIST's validation images.
+- **Fine-tune**: a short training (FINE_TUNE_EPOCHS epochs) that starts from a finished run's weights,
+  on the same mix, its learning rate easing from the run's own down along a cosine
+  (`fine_tune_learning_rate`). MNIST stays in the mix so that the model keeps what it knew; early
+  stopping still watches MNIST's validation images.
 
 Either way every HELD_OUT_EVERY-th drawing of each digit (in the order of their content hashes) is
 kept out, and the run records in drawings.json (core.runs.drawings_record) which drawings it trained on,
@@ -43,9 +44,7 @@ VARY_BATCH = 8_192  # variants made at a time, so that a class's weight of 0.8 n
 # A variant is taught as 90% sure of its digit, not 100%: a strong variant can look like another digit (a bent
 # 1 like a 7), and pushing it to certainty moves the boundaries MNIST's digits need. bench/handwriting.py's choice.
 DRAWING_LABEL_SMOOTHING = 0.1
-# Long and gentle enough to learn a style while keeping what MNIST taught: bench/handwriting.py's choice.
-FINE_TUNE_EPOCHS = 6
-FINE_TUNE_LEARNING_RATE_FACTOR = 0.15  # of the parent's learning rate
+FINE_TUNE_EPOCHS = 6  # long enough to learn a style from the drawings: bench/handwriting.py's choice
 
 
 class TeachingError(RuntimeError):
@@ -92,17 +91,24 @@ def copies_per_drawing(drawings: int, mnist_images: int, share: float) -> int:
 
 
 def fine_tune_config(parent: TrainConfig, weight: float | None = None) -> TrainConfig:
-    """The settings of a fine-tune of `parent`: its network, your drawings in at `weight` (default: the
-    setting's default), FINE_TUNE_LEARNING_RATE_FACTOR of its learning rate, FINE_TUNE_EPOCHS epochs, all of
-    them run (early stopping still keeps the best on MNIST's validation)."""
+    """The settings of a fine-tune of `parent`: its network and learning rate (where the fine-tune's schedule,
+    `fine_tune_learning_rate`, starts), your drawings in at `weight` (default: the setting's default),
+    FINE_TUNE_EPOCHS epochs, all of them run (early stopping still keeps the best on MNIST's validation)."""
     return parent.replace(
         include_drawings=True,
         drawing_weight=SETTING["drawing_weight"].default if weight is None else weight,
-        learning_rate=parent.learning_rate * FINE_TUNE_LEARNING_RATE_FACTOR,
         epochs=FINE_TUNE_EPOCHS,
         patience=0,
         reduce_lr=False,
     )
+
+
+def fine_tune_learning_rate(config: TrainConfig, epoch: int) -> float:
+    """A fine-tune's learning rate in `epoch` (from 0): the run's own at first, easing towards zero along half a
+    cosine over its epochs. The early, large steps move the network towards the drawings' style; the late, small
+    ones let it settle where MNIST's digits are still read as before. Against a constant, small rate the other
+    writers' digits were read as well and MNIST's cost fell to about a third (docs/benchmarks.md)."""
+    return config.learning_rate * 0.5 * (1 + math.cos(math.pi * epoch / config.epochs))
 
 
 def untaught(config: TrainConfig) -> TrainConfig:

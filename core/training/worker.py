@@ -37,7 +37,7 @@ from core.training.data import bundled_mnist, split_mnist
 from core.training.evaluation import evaluate
 from core.training.machine import limit_threads, steps_per_execution
 from core.training.model import build_model, export_model, set_dense_weights
-from core.training.teaching import plan_teaching, targets, training_arrays
+from core.training.teaching import fine_tune_learning_rate, plan_teaching, targets, training_arrays
 
 MONITOR = "val_accuracy"
 LR_FACTOR, LR_PATIENCE, MIN_LEARNING_RATE = 0.5, 1, 1e-6  # with reduce_lr: halve after one stalled epoch
@@ -141,7 +141,11 @@ def _train(
         store.save_model(run_id, export_model(model, config))
         recorder.checkpoint(len(recorder.epochs))
 
-    callbacks = [
+    callbacks = []
+    if teaching is not None and teaching.start_weights is not None:
+        # First, so that each epoch's record (StreamingCallback's) holds the rate it trained at.
+        callbacks.append(keras.callbacks.LearningRateScheduler(lambda epoch, _: fine_tune_learning_rate(config, epoch)))
+    callbacks += [
         StreamingCallback(recorder, should_stop=should_stop),
         _snapshot_callback(store, run_id, data),
         BestModelCheckpoint(lambda m: save_checkpoint(m), monitor=MONITOR),

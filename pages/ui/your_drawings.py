@@ -14,7 +14,6 @@ from core.runs.states import IMPORTED
 from core.runs.store import RunInfo, StoreError
 from core.training.teaching import (
     FINE_TUNE_EPOCHS,
-    FINE_TUNE_LEARNING_RATE_FACTOR,
     DrawingScore,
     fine_tune_config,
     fine_tune_refusal,
@@ -259,9 +258,9 @@ def fine_tune_button(run: RunInfo, key: str, weight: float | None = None) -> Non
     help_text = (
         refusal
         or (None if trainable else "Save some drawings first: on the Draw page, or as files in " + str(scan.folder))
-        or f"A new run: {FINE_TUNE_EPOCHS} epochs from this model's weights at {FINE_TUNE_LEARNING_RATE_FACTOR:g} of "
-        f"its learning rate, on MNIST and {len(trainable)} of your drawings, together {config.drawing_weight:.0%} of "
-        "each epoch (every fifth of each digit kept out, to test on)."
+        or f"A new run: {FINE_TUNE_EPOCHS} epochs from this model's weights, its learning rate easing from this "
+        f"model's towards zero, on MNIST and {len(trainable)} of your drawings, together "
+        f"{config.drawing_weight:.0%} of each epoch (every fifth of each digit kept out, to test on)."
     )
     if st.button(
         "Fine-tune on your drawings",
